@@ -1,0 +1,65 @@
+package io.cohortsync.serde;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigException;
+import org.junit.jupiter.api.Test;
+
+class SchemaRegistryConfigTest {
+
+    @Test
+    void readsKafkaStyleSettingsWithDefaults() {
+        final SchemaRegistryConfig config = new SchemaRegistryConfig(Map.of(
+                "schema.registry.url", " http://a:8081/ , http://b:8081"));
+
+        assertThat(config.urls()).containsExactly("http://a:8081", "http://b:8081");
+        assertThat(config.autoRegisterSchemas()).isTrue();
+        assertThat(config.credentialsSource()).isEqualTo(SchemaRegistryConfig.CredentialsSource.URL);
+        assertThat(config.requestTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(config.connectTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(config.mockScope()).isEmpty();
+    }
+
+    @Test
+    void acceptsListsNumbersAndBooleans() {
+        final SchemaRegistryConfig config = new SchemaRegistryConfig(Map.of(
+                "schema.registry.url", List.of("https://u:p@registry/path"),
+                "auto.register.schemas", false,
+                "basic.auth.user.info", "alice:s3cr3t",
+                "schema.registry.request.timeout.ms", 1500,
+                "schema.registry.connect.timeout.ms", "250"));
+
+        assertThat(config.urls()).containsExactly("https://registry/path");
+        assertThat(config.autoRegisterSchemas()).isFalse();
+        assertThat(config.credentialsSource()).isEqualTo(SchemaRegistryConfig.CredentialsSource.USER_INFO);
+        assertThat(config.requestTimeout()).isEqualTo(Duration.ofMillis(1500));
+        assertThat(config.connectTimeout()).isEqualTo(Duration.ofMillis(250));
+        assertThat(config.toString()).doesNotContain("s3cr3t", "alice", "u:p");
+    }
+
+    @Test
+    void rejectsMissingOrBadSettingsWithoutEchoingSecrets() {
+        assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("schema.registry.url");
+        assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of("schema.registry.url", "ftp://u:hunter2@x")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of("schema.registry.url", "http://x",
+                "basic.auth.credentials.source", "USER_INFO")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("basic.auth.user.info");
+        assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of("schema.registry.url", "mock://a,http://x")))
+                .isInstanceOf(ConfigException.class);
+    }
+
+    @Test
+    void recognisesMockUrls() {
+        assertThat(new SchemaRegistryConfig(Map.of("schema.registry.url", "mock://tests")).mockScope())
+                .contains("tests");
+    }
+}
