@@ -1,0 +1,351 @@
+package io.cohortsync.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The service's typed settings, read from {@link ConfigLayers}. Every key, its default and its environment
+ * variable are listed in the README ("Configuration").
+ */
+public final class CohortSyncConfig {
+
+    public static final String EMBEDDED_REGISTRY_URL = "mock://cohort-sync";
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+
+    private final Map<String, String> values;
+    private final ConfigLayers layers;
+    private final Map<String, AccountSettings> accounts;
+
+    private CohortSyncConfig(final ConfigLayers layers) {
+        this.layers = layers;
+        this.values = layers.values();
+        this.accounts = AccountsParser.parse(layers.accounts());
+        validate();
+    }
+
+    /** The built-in defaults: the first layer. */
+    public static Map<String, String> defaults() {
+        final Map<String, String> d = new LinkedHashMap<>();
+        d.put("kafka.bootstrap-servers", "");
+        d.put("schema-registry.url", "");
+        d.put("schema-registry.basic-auth-user-info", "");
+        d.put("schema-registry.auto-register", "true");
+        d.put("application-id", "cohort-sync");
+        d.put("topic-prefix", "cohort-sync.");
+        d.put("topology.partitions", "4");
+        d.put("topics.replication-factor", "3");
+        d.put("topics.create", "true");
+        d.put("processing-guarantee", "exactly_once_v2");
+        d.put("streams.num-threads", "1");
+        d.put("streams.standby-replicas", "0");
+        d.put("streams.commit-interval", "100ms");
+        d.put("state-dir", ".cohort-sync/state");
+        d.put("embedded.data-dir", ".cohort-sync/kafka");
+        d.put("embedded.port", "0");
+        d.put("ingest.max-members-per-batch", "10000");
+        d.put("ingest.max-record-bytes", "8388608");
+        d.put("ingest.message-id-retention", "7d");
+        d.put("membership.marker-retention", "30d");
+        d.put("rocksdb.block-cache-mb", "64");
+        d.put("rocksdb.write-buffer-mb", "16");
+        return d;
+    }
+
+    public static CohortSyncConfig from(final ConfigLayers layers) {
+        return new CohortSyncConfig(layers);
+    }
+
+    /** Defaults and environment only, plus the given overrides: for tests and tools. */
+    public static CohortSyncConfig of(final Map<String, String> overrides, final String accountsYaml) {
+        final ConfigLayers layers = ConfigLayers.withDefaults(defaults(), name -> null);
+        if (accountsYaml != null) {
+            layers.yaml(new java.io.ByteArrayInputStream(accountsYaml.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                "inline");
+        }
+        overrides.forEach((key, value) -> layers.flag(key, value, key));
+        return from(layers);
+    }
+
+    public boolean embedded() {
+        return string("kafka.bootstrap-servers").isBlank();
+    }
+
+    public String bootstrapServers() {
+        return string("kafka.bootstrap-servers");
+    }
+
+    public String schemaRegistryUrl() {
+        final String url = string("schema-registry.url");
+        return url.isBlank() && embedded() ? EMBEDDED_REGISTRY_URL : url;
+    }
+
+    /** The registry URL without any user:password part, for logs and errors. */
+    public String schemaRegistryUrlForLogs() {
+        return schemaRegistryUrl().replaceAll("(?<=://)[^/@]*@", "");
+    }
+
+    /** Serde configs for {@code io.cohortsync.serde.ConfluentAvroSerde}. */
+    public Map<String, Object> serdeConfig() {
+        final Map<String, Object> config = new LinkedHashMap<>();
+        config.put("schema.registry.url", schemaRegistryUrl());
+        config.put("auto.register.schemas", bool("schema-registry.auto-register"));
+        final String userInfo = string("schema-registry.basic-auth-user-info");
+        if (!userInfo.isBlank()) {
+            config.put("basic.auth.credentials.source", "USER_INFO");
+            config.put("basic.auth.user.info", userInfo);
+        }
+        return config;
+    }
+
+    public String applicationId() {
+        return string("application-id");
+    }
+
+    public String topicPrefix() {
+        return string("topic-prefix");
+    }
+
+    public int partitions() {
+        return positiveInt("topology.partitions");
+    }
+
+    public short replicationFactor() {
+        return embedded() ? 1 : (short) positiveInt("topics.replication-factor");
+    }
+
+    public boolean createTopics() {
+        return bool("topics.create");
+    }
+
+    public String processingGuarantee() {
+        return string("processing-guarantee");
+    }
+
+    public int streamThreads() {
+        return positiveInt("streams.num-threads");
+    }
+
+    public int standbyReplicas() {
+        return nonNegativeInt("streams.standby-replicas");
+    }
+
+    public Duration commitInterval() {
+        return duration("streams.commit-interval");
+    }
+
+    public Path stateDir() {
+        return Path.of(string("state-dir"));
+    }
+
+    public Path embeddedDataDir() {
+        return Path.of(string("embedded.data-dir"));
+    }
+
+    public int embeddedPort() {
+        return nonNegativeInt("embedded.port");
+    }
+
+    public int maxMembersPerBatch() {
+        return positiveInt("ingest.max-members-per-batch");
+    }
+
+    public int maxRecordBytes() {
+        return positiveInt("ingest.max-record-bytes");
+    }
+
+    public Duration messageIdRetention() {
+        return duration("ingest.message-id-retention");
+    }
+
+    public Duration markerRetention() {
+        return duration("membership.marker-retention");
+    }
+
+    public long rocksDbBlockCacheBytes() {
+        return positiveInt("rocksdb.block-cache-mb") * 1024L * 1024L;
+    }
+
+    public long rocksDbWriteBufferBytes() {
+        return positiveInt("rocksdb.write-buffer-mb") * 1024L * 1024L;
+    }
+
+    public Map<String, AccountSettings> accounts() {
+        return accounts;
+    }
+
+    public Optional<AccountSettings> account(final String accountId) {
+        return Optional.ofNullable(accounts.get(accountId));
+    }
+
+    /** Extra client settings: every {@code kafka.<name>} key other than bootstrap-servers, passed as {@code <name>}. */
+    public Map<String, Object> kafkaPassThrough() {
+        return withPrefix("kafka.", List.of("kafka.bootstrap-servers"));
+    }
+
+    /** Extra Streams settings: every {@code streams-config.<name>} key, passed as {@code <name>}. */
+    public Map<String, Object> streamsPassThrough() {
+        return withPrefix("streams-config.", List.of());
+    }
+
+    public String describe(final String key) {
+        return key + " (from " + layers.source(key) + ")";
+    }
+
+    private Map<String, Object> withPrefix(final String prefix, final List<String> excluded) {
+        final Map<String, Object> out = new LinkedHashMap<>();
+        values.forEach((key, value) -> {
+            if (key.startsWith(prefix) && !excluded.contains(key)) {
+                out.put(key.substring(prefix.length()), value);
+            }
+        });
+        return out;
+    }
+
+    private void validate() {
+        if (!embedded() && string("schema-registry.url").isBlank()) {
+            throw new InvalidConfigException("kafka.bootstrap-servers is set (" + describe("kafka.bootstrap-servers")
+                + ") but schema-registry.url is not: a real cluster needs a Confluent-compatible schema registry "
+                + "(set schema-registry.url, or " + ConfigLayers.envName("schema-registry.url") + ")");
+        }
+        final String guarantee = processingGuarantee();
+        if (!List.of("exactly_once_v2", "at_least_once").contains(guarantee)) {
+            throw new InvalidConfigException(describe("processing-guarantee")
+                + " must be exactly_once_v2 or at_least_once, got '" + guarantee + "'");
+        }
+        defaults().keySet().forEach(this::checkParses);
+    }
+
+    private void checkParses(final String key) {
+        final Map<String, String> defaults = defaults();
+        final String defaultValue = defaults.get(key);
+        if (defaultValue.matches("\\d+")) {
+            nonNegativeInt(key);
+        } else if (defaultValue.equals("true") || defaultValue.equals("false")) {
+            bool(key);
+        } else if (DURATION.matcher(defaultValue).matches()) {
+            duration(key);
+        }
+    }
+
+    private String string(final String key) {
+        return values.getOrDefault(key, "").trim();
+    }
+
+    private boolean bool(final String key) {
+        final String value = string(key).toLowerCase(Locale.ROOT);
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new InvalidConfigException(describe(key) + " must be true or false, got '" + value + "'");
+        }
+        return Boolean.parseBoolean(value);
+    }
+
+    private int positiveInt(final String key) {
+        final int value = nonNegativeInt(key);
+        if (value == 0) {
+            throw new InvalidConfigException(describe(key) + " must be greater than 0");
+        }
+        return value;
+    }
+
+    private int nonNegativeInt(final String key) {
+        try {
+            final int value = Integer.parseInt(string(key));
+            if (value < 0) {
+                throw new NumberFormatException();
+            }
+            return value;
+        } catch (final NumberFormatException e) {
+            throw new InvalidConfigException(describe(key) + " must be a whole number >= 0, got '" + string(key) + "'");
+        }
+    }
+
+    private Duration duration(final String key) {
+        final String raw = string(key).toLowerCase(Locale.ROOT);
+        final Matcher matcher = DURATION.matcher(raw);
+        if (!matcher.matches()) {
+            throw new InvalidConfigException(describe(key) + " must be a duration such as 500ms, 30s, 5m, 2h or 7d, got '"
+                + raw + "'");
+        }
+        final long amount = Long.parseLong(matcher.group(1));
+        return switch (matcher.group(2)) {
+            case "ms" -> Duration.ofMillis(amount);
+            case "s" -> Duration.ofSeconds(amount);
+            case "m" -> Duration.ofMinutes(amount);
+            case "h" -> Duration.ofHours(amount);
+            default -> Duration.ofDays(amount);
+        };
+    }
+
+    /** Reads the {@code accounts} section: a mapping from account id to that account's settings. */
+    static final class AccountsParser {
+        private AccountsParser() {
+        }
+
+        static Map<String, AccountSettings> parse(final JsonNode node) {
+            final Map<String, AccountSettings> out = new LinkedHashMap<>();
+            if (node == null || node.isNull()) {
+                return out;
+            }
+            if (!node.isObject()) {
+                throw new InvalidConfigException("accounts must be a mapping from account id to its settings");
+            }
+            node.fields().forEachRemaining(entry -> out.put(entry.getKey(), account(entry.getKey(), entry.getValue())));
+            return Map.copyOf(out);
+        }
+
+        private static AccountSettings account(final String accountId, final JsonNode node) {
+            if (accountId.isBlank() || accountId.contains("|")) {
+                throw new InvalidConfigException("account id '" + accountId + "' must be non-blank and contain no '|'");
+            }
+            allowOnly(node, "accounts." + accountId, List.of("import"));
+            return new AccountSettings(accountId, importSettings(accountId, node.path("import")));
+        }
+
+        private static ImportSettings importSettings(final String accountId, final JsonNode node) {
+            if (node.isMissingNode() || node.isNull()) {
+                return ImportSettings.defaults();
+            }
+            final String where = "accounts." + accountId + ".import";
+            allowOnly(node, where, List.of("policy", "identity", "anonymous-id", "identifiers"));
+            final ImportPolicy policy = policy(where, node.path("policy").asText("CREATE_UNMATCHED"));
+            final IdentifierField identity = field(node.path("identity"));
+            final IdentifierField anonymous = field(node.path("anonymous-id"));
+            final List<IdentifierField> identifiers = new java.util.ArrayList<>();
+            node.path("identifiers").forEach(item -> identifiers.add(IdentifierField.parse(item.asText())));
+            return new ImportSettings(policy, identity, anonymous, identifiers).validate(accountId);
+        }
+
+        private static ImportPolicy policy(final String where, final String raw) {
+            try {
+                return ImportPolicy.valueOf(raw.trim().toUpperCase(Locale.ROOT));
+            } catch (final IllegalArgumentException e) {
+                throw new InvalidConfigException(where + ".policy must be CREATE_UNMATCHED or MATCH_ONLY, got '" + raw + "'");
+            }
+        }
+
+        private static IdentifierField field(final JsonNode node) {
+            return node.isMissingNode() || node.isNull() ? null : IdentifierField.parse(node.asText());
+        }
+
+        private static void allowOnly(final JsonNode node, final String where, final List<String> allowed) {
+            if (!node.isObject()) {
+                throw new InvalidConfigException(where + " must be a mapping");
+            }
+            node.fieldNames().forEachRemaining(name -> {
+                if (!allowed.contains(name)) {
+                    throw new InvalidConfigException("unknown setting " + where + "." + name + " (known: " + allowed + ")");
+                }
+            });
+        }
+    }
+}

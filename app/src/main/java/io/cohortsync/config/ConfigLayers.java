@@ -1,0 +1,151 @@
+package io.cohortsync.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Settings merged in a fixed order, later layers winning: built-in defaults, the YAML file, the environment
+ * ({@code COHORT_SYNC_<KEY>} with dots and dashes as underscores), then command-line flags. Each value remembers
+ * the layer it came from so an error can say where to fix it.
+ */
+public final class ConfigLayers {
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
+
+    private final Map<String, String> values = new LinkedHashMap<>();
+    private final Map<String, String> sources = new LinkedHashMap<>();
+    private JsonNode accounts;
+    private final Function<String, String> environment;
+
+    private ConfigLayers(final Function<String, String> environment) {
+        this.environment = environment;
+    }
+
+    public static ConfigLayers withDefaults(final Map<String, String> defaults, final Function<String, String> env) {
+        final ConfigLayers layers = new ConfigLayers(env);
+        defaults.forEach((key, value) -> layers.put(key, value, "default"));
+        return layers;
+    }
+
+    /** Adds the YAML file: every key but {@code accounts} is flattened to dotted keys. */
+    public ConfigLayers file(final Path path) {
+        if (!Files.isRegularFile(path)) {
+            throw new InvalidConfigException("config file " + path.toAbsolutePath() + " does not exist");
+        }
+        try (InputStream in = Files.newInputStream(path)) {
+            return yaml(in, "file " + path);
+        } catch (final IOException e) {
+            throw new InvalidConfigException("cannot read config file " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    public ConfigLayers yaml(final InputStream in, final String sourceName) {
+        final JsonNode root;
+        try {
+            root = YAML.readTree(in);
+        } catch (final IOException e) {
+            throw new InvalidConfigException("config " + sourceName + " is not valid YAML: " + e.getMessage(), e);
+        }
+        if (root == null || root.isNull() || root.isMissingNode()) {
+            return this;
+        }
+        if (!root.isObject()) {
+            throw new InvalidConfigException("config " + sourceName + " must be a YAML mapping of settings");
+        }
+        root.fields().forEachRemaining(field -> {
+            if ("accounts".equals(field.getKey())) {
+                accounts = field.getValue();
+            } else {
+                flatten(field.getKey(), field.getValue(), sourceName);
+            }
+        });
+        return this;
+    }
+
+    /** Applies {@code COHORT_SYNC_*} variables for every key known so far (defaults define the known keys). */
+    public ConfigLayers environment() {
+        for (final String key : Map.copyOf(values).keySet()) {
+            final String name = envName(key);
+            final String value = environment.apply(name);
+            if (value != null) {
+                put(key, value, "environment " + name);
+            }
+        }
+        return this;
+    }
+
+    public ConfigLayers flag(final String key, final String value, final String flagName) {
+        if (value != null) {
+            put(key, value, "flag " + flagName);
+        }
+        return this;
+    }
+
+    public static String envName(final String key) {
+        return "COHORT_SYNC_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    public Map<String, String> values() {
+        return Map.copyOf(values);
+    }
+
+    public String source(final String key) {
+        return sources.getOrDefault(key, "unset");
+    }
+
+    public JsonNode accounts() {
+        return accounts;
+    }
+
+    /** Expands {@code ${VAR}} and {@code ${VAR:-default}} from the environment; a missing variable is an error. */
+    String expand(final String raw, final String sourceName) {
+        final Matcher matcher = PLACEHOLDER.matcher(raw);
+        final StringBuilder out = new StringBuilder();
+        while (matcher.find()) {
+            final String value = environment.apply(matcher.group(1));
+            final String replacement = value != null ? value : matcher.group(2);
+            if (replacement == null) {
+                throw new InvalidConfigException(sourceName + " refers to environment variable ${" + matcher.group(1)
+                    + "}, which is not set");
+            }
+            matcher.appendReplacement(out, Matcher.quoteReplacement(replacement));
+        }
+        matcher.appendTail(out);
+        return out.toString();
+    }
+
+    private void flatten(final String prefix, final JsonNode node, final String sourceName) {
+        if (node.isObject()) {
+            final Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+            while (fields.hasNext()) {
+                final Map.Entry<String, JsonNode> field = fields.next();
+                flatten(prefix + "." + field.getKey(), field.getValue(), sourceName);
+            }
+        } else if (node.isArray()) {
+            final StringBuilder joined = new StringBuilder();
+            node.forEach(item -> joined.append(joined.length() == 0 ? "" : ",").append(item.asText()));
+            put(prefix, joined.toString(), sourceName);
+        } else if (!node.isNull()) {
+            put(prefix, expand(node.asText(), sourceName + " key " + prefix), sourceName);
+        }
+    }
+
+    private void put(final String key, final String value, final String source) {
+        values.put(key, value);
+        sources.put(key, source);
+    }
+}

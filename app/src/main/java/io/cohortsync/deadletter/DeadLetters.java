@@ -1,0 +1,29 @@
+package io.cohortsync.deadletter;
+
+import io.cohortsync.avro.DeadLetter;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+
+import java.nio.ByteBuffer;
+import java.util.Optional;
+
+/** Builds {@link DeadLetter} records that carry the rejected bytes and where they came from. */
+public final class DeadLetters {
+
+    private DeadLetters() {
+    }
+
+    public static DeadLetter of(final Optional<RecordMetadata> source, final long sourceTimestamp, final byte[] key,
+                                final byte[] value, final ReasonCode reason, final String message, final long now) {
+        return DeadLetter.newBuilder()
+            .setReasonCode(reason.name())
+            .setMessage(message)
+            .setSourceTopic(source.map(RecordMetadata::topic).orElse(null))
+            .setSourcePartition(source.map(RecordMetadata::partition).orElse(null))
+            .setSourceOffset(source.map(RecordMetadata::offset).orElse(null))
+            .setSourceTimestamp(java.time.Instant.ofEpochMilli(sourceTimestamp))
+            .setKey(key == null ? null : ByteBuffer.wrap(key))
+            .setValue(value == null ? null : ByteBuffer.wrap(value))
+            .setOccurredAt(java.time.Instant.ofEpochMilli(now))
+            .build();
+    }
+}

@@ -1,0 +1,61 @@
+package io.cohortsync.identity;
+
+import io.cohortsync.avro.Profile;
+import io.cohortsync.internal.BatchInfo;
+import io.cohortsync.internal.IndexEntry;
+import io.cohortsync.internal.LookupChunk;
+import io.cohortsync.internal.MemberLookup;
+import io.cohortsync.internal.Resolution;
+import io.cohortsync.internal.ResolvedChunk;
+import io.cohortsync.internal.ResolvedMember;
+import io.cohortsync.ingest.RequestRules;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Resolves a chunk of lookups against this partition's identity index. A missing profile is created when the
+ * account allows it: its index entry is written at once, so a second member with the same key, in this batch or any
+ * other, finds it; and the profile goes to the profiles topic.
+ */
+final class MemberResolveProcessor implements Processor<String, LookupChunk, String, Object> {
+
+    private ProcessorContext<String, Object> context;
+    private KeyValueStore<String, IndexEntry> index;
+
+    @Override
+    public void init(final ProcessorContext<String, Object> context) {
+        this.context = context;
+        this.index = context.getStateStore(IdentityTopology.INDEX_STORE);
+    }
+
+    @Override
+    public void process(final Record<String, LookupChunk> record) {
+        final BatchInfo batch = record.value().getBatch();
+        final List<ResolvedMember> resolved = new ArrayList<>(record.value().getLookups().size());
+        for (final MemberLookup lookup : record.value().getLookups()) {
+            resolved.add(resolve(batch, lookup, record.timestamp()));
+        }
+        context.forward(new Record<>(RequestRules.keyOf(batch.getAccountId(), batch.getCohortId()),
+            new ResolvedChunk(batch, resolved), record.timestamp()));
+    }
+
+    private ResolvedMember resolve(final BatchInfo batch, final MemberLookup lookup, final long timestamp) {
+        final IndexEntry found = index.get(lookup.getLookupKey());
+        if (found != null) {
+            return new ResolvedMember(Resolution.MATCHED, found.getObjectId(), found.getIdentity());
+        }
+        if (!lookup.getCreateIfMissing()) {
+            return new ResolvedMember(Resolution.UNMATCHED, null, null);
+        }
+        final String objectId = IdentityRules.newObjectId(lookup);
+        final Profile profile = IdentityRules.newProfile(batch.getAccountId(), objectId, lookup, batch.getComputedAt());
+        index.put(lookup.getLookupKey(), new IndexEntry(objectId, profile.getIdentity()));
+        context.forward(new Record<>(batch.getAccountId() + "|" + objectId, profile, timestamp));
+        return new ResolvedMember(Resolution.CREATED, objectId, profile.getIdentity());
+    }
+}

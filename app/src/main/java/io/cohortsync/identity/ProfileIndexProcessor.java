@@ -1,0 +1,115 @@
+package io.cohortsync.identity;
+
+import io.cohortsync.avro.Profile;
+import io.cohortsync.deadletter.DeadLetters;
+import io.cohortsync.deadletter.DeadLettered;
+import io.cohortsync.deadletter.InputDecoder;
+import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.internal.IndexAction;
+import io.cohortsync.internal.IndexEntry;
+import io.cohortsync.internal.IndexUpdate;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * Keeps the profile table (one partition of {@code cohort-sync.profiles}) and turns every profile change into
+ * updates of the identity index: keys the profile lost are removed, keys it gained or changed are put.
+ */
+final class ProfileIndexProcessor implements Processor<byte[], byte[], String, Object> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProfileIndexProcessor.class);
+
+    private final Deserializer<Profile> profileDeserializer;
+    private final int maxRecordBytes;
+    private ProcessorContext<String, Object> context;
+    private KeyValueStore<String, Profile> profiles;
+    private InputDecoder<Profile> decoder;
+
+    ProfileIndexProcessor(final Deserializer<Profile> profileDeserializer, final int maxRecordBytes) {
+        this.profileDeserializer = profileDeserializer;
+        this.maxRecordBytes = maxRecordBytes;
+    }
+
+    @Override
+    public void init(final ProcessorContext<String, Object> context) {
+        this.context = context;
+        this.profiles = context.getStateStore(IdentityTopology.PROFILES_STORE);
+        this.decoder = new InputDecoder<>(profileDeserializer, maxRecordBytes);
+    }
+
+    @Override
+    public void process(final Record<byte[], byte[]> record) {
+        final String topic = context.recordMetadata().map(m -> m.topic()).orElse("profiles");
+        final InputDecoder.Result<Profile> decoded = decoder.decode(topic, record.value());
+        if (decoded.rejected()) {
+            deadLetter(record, decoded.reason(), decoded.message());
+            return;
+        }
+        if (record.key() == null) {
+            deadLetter(record, ReasonCode.KEY_MISMATCH, "profile records need the key <accountId>|<objectId>");
+            return;
+        }
+        final String key = new String(record.key(), StandardCharsets.UTF_8);
+        final Profile profile = decoded.value();
+        if (profile != null) {
+            final String problem = problemWith(key, profile);
+            if (problem != null) {
+                deadLetter(record, problem.startsWith("objectId") ? ReasonCode.MISSING_OBJECT_ID
+                    : problem.startsWith("accountId") ? ReasonCode.MISSING_ACCOUNT_ID : ReasonCode.KEY_MISMATCH, problem);
+                return;
+            }
+        }
+        apply(key, profiles.get(key), profile, record.timestamp());
+    }
+
+    private void apply(final String key, final Profile before, final Profile after, final long timestamp) {
+        final Map<String, IndexEntry> lost = before == null ? Map.of() : IdentityRules.indexKeysOf(before);
+        final Map<String, IndexEntry> gained = after == null ? Map.of() : IdentityRules.indexKeysOf(after);
+        lost.forEach((lookupKey, entry) -> {
+            if (!gained.containsKey(lookupKey)) {
+                forward(new IndexUpdate(lookupKey, IndexAction.REMOVE, entry), timestamp);
+            }
+        });
+        gained.forEach((lookupKey, entry) -> {
+            if (!entry.equals(lost.get(lookupKey))) {
+                forward(new IndexUpdate(lookupKey, IndexAction.PUT, entry), timestamp);
+            }
+        });
+        if (after == null) {
+            profiles.delete(key);
+        } else {
+            profiles.put(key, after);
+        }
+    }
+
+    private void forward(final IndexUpdate update, final long timestamp) {
+        context.forward(new Record<>(update.getLookupKey(), update, timestamp));
+    }
+
+    private static String problemWith(final String key, final Profile profile) {
+        if (profile.getAccountId() == null || profile.getAccountId().isBlank()) {
+            return "accountId is missing or blank";
+        }
+        if (profile.getObjectId() == null || profile.getObjectId().isBlank()) {
+            return "objectId is missing or blank";
+        }
+        final String expected = profile.getAccountId() + "|" + profile.getObjectId();
+        return expected.equals(key) ? null : "profile key must be '" + expected + "' but was '" + key + "'";
+    }
+
+    private void deadLetter(final Record<byte[], byte[]> record, final ReasonCode reason, final String message) {
+        LOG.warn("Dead-lettering profile at {}: {} ({})", context.recordMetadata().map(Object::toString).orElse("?"),
+            reason, message);
+        context.forward(new Record<>((String) null, new DeadLettered(record.key(), DeadLetters.of(
+            context.recordMetadata(), record.timestamp(), record.key(), record.value(), reason, message,
+            context.currentSystemTimeMs())), record.timestamp()));
+    }
+}

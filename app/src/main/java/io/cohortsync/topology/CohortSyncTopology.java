@@ -1,0 +1,45 @@
+package io.cohortsync.topology;
+
+import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.identity.IdentityTopology;
+import io.cohortsync.ingest.IngestSettings;
+import io.cohortsync.ingest.IngestTopology;
+import io.cohortsync.internal.ResolvedChunk;
+import io.cohortsync.membership.MembershipTopology;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.KStream;
+
+import java.util.Properties;
+
+/**
+ * The whole import topology, one builder method per stage:
+ * <pre>
+ *  requests ─► ingest ─┬─ member-lookups ──► identity resolution ─ resolved-members ─┐
+ *                      │                         ▲            └─► profiles (new)     ▼
+ *                      └─ segment-batches ───────┼──────────────────────────► membership ─► partner-sync
+ *  profiles ─► profile table ─ identity-index-updates                                     └► sync-reports
+ *  (every stage) ─► dlq
+ * </pre>
+ */
+public final class CohortSyncTopology {
+
+    private CohortSyncTopology() {
+    }
+
+    public static Topology build(final CohortSyncConfig config, final Topics topics, final Properties streamsProps) {
+        final StreamsBuilder builder = new StreamsBuilder();
+        final int partitions = config.partitions();
+        final IngestTopology.Outputs ingested = IngestTopology.addTo(builder, topics, ingestSettings(config, topics),
+            partitions, config::account);
+        final KStream<String, ResolvedChunk> resolved = IdentityTopology.addTo(builder, topics, ingested.lookups(),
+            partitions, config.maxRecordBytes());
+        MembershipTopology.addTo(builder, topics, ingested.batches(), resolved, config.markerRetention());
+        return builder.build(streamsProps);
+    }
+
+    private static IngestSettings ingestSettings(final CohortSyncConfig config, final Topics topics) {
+        return new IngestSettings(topics.requests.name(), topics.requests.valueSerde(), config.maxMembersPerBatch(),
+            config.maxRecordBytes(), config.partitions(), config.messageIdRetention());
+    }
+}
