@@ -1,0 +1,39 @@
+package io.cohortsync.cli;
+
+import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.config.InvalidConfigException;
+import io.cohortsync.embedded.EmbeddedConnection;
+import io.cohortsync.topology.Topics;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * How a client command (produce-sample, inspect) reaches Kafka and the registry: the configured cluster, or the
+ * embedded service that `run` started on this machine.
+ */
+record ClientConnection(String bootstrapServers, Map<String, Object> serdeConfig, CohortSyncConfig config) {
+
+    static ClientConnection resolve(final CohortSyncConfig config) {
+        if (!config.embedded()) {
+            return new ClientConnection(config.bootstrapServers(), config.serdeConfig(), config);
+        }
+        final EmbeddedConnection embedded = EmbeddedConnection.readFrom(config.embeddedDataDir())
+            .orElseThrow(() -> new InvalidConfigException("no Kafka configured and no embedded cohort-sync running "
+                + "with data dir " + config.embeddedDataDir().toAbsolutePath() + ": start `run` first (in another "
+                + "terminal, from the same directory), or pass --bootstrap-servers and --schema-registry-url"));
+        final Map<String, Object> serde = new HashMap<>(config.serdeConfig());
+        serde.put("schema.registry.url", embedded.schemaRegistryUrl());
+        return new ClientConnection(embedded.bootstrapServers(), serde, config);
+    }
+
+    Topics topics() {
+        return Topics.create(config.topicPrefix(), serdeConfig);
+    }
+
+    Map<String, Object> clientConfig() {
+        final Map<String, Object> client = new HashMap<>(config.kafkaPassThrough());
+        client.put("bootstrap.servers", bootstrapServers);
+        return client;
+    }
+}

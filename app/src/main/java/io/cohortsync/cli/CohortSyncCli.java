@@ -1,0 +1,30 @@
+package io.cohortsync.cli;
+
+import io.cohortsync.config.InvalidConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code cohort-sync} command line: run the service, produce sample data, inspect topics, benchmark. */
+@Command(name = "cohort-sync", mixinStandardHelpOptions = true, version = "cohort-sync 0.1.0",
+    description = "Amplitude cohorts to engagement-platform segments, on Kafka Streams.",
+    subcommands = {RunCommand.class, ProduceSampleCommand.class, InspectCommand.class})
+public final class CohortSyncCli {
+
+    public static void main(final String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    public static CommandLine commandLine() {
+        final CommandLine commandLine = new CommandLine(new CohortSyncCli());
+        commandLine.setExecutionExceptionHandler((error, cmd, parseResult) -> {
+            if (error instanceof InvalidConfigException) {
+                cmd.getErr().println("Configuration error: " + error.getMessage());
+                return 2;
+            }
+            cmd.getErr().println("Error: " + error);
+            error.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return commandLine;
+    }
+}

@@ -1,0 +1,93 @@
+package io.cohortsync.cli;
+
+import io.cohortsync.config.InvalidConfigException;
+import io.cohortsync.identity.IdentityTopology;
+import io.cohortsync.runtime.ConsumerLag;
+import io.cohortsync.sample.SampleDataset;
+import io.cohortsync.topology.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "produce-sample", description = "Produce a realistic sample: profiles, then cohort sync batches.")
+final class ProduceSampleCommand implements Callable<Integer> {
+
+    @Mixin
+    ConfigOptions options;
+
+    @Option(names = "--account", defaultValue = "demo", description = "Account to produce for (default: ${DEFAULT-VALUE})")
+    String account;
+
+    @Option(names = "--users", defaultValue = "3000", description = "Users (default: ${DEFAULT-VALUE})")
+    int users;
+
+    @Option(names = "--cohorts", defaultValue = "3", description = "Cohorts (default: ${DEFAULT-VALUE})")
+    int cohorts;
+
+    @Option(names = "--batch-size", defaultValue = "1000", description = "Members per batch (default: ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Override
+    public Integer call() throws Exception {
+        final ClientConnection connection = ClientConnection.resolve(options.load());
+        if (connection.config().account(account).isEmpty()) {
+            throw new InvalidConfigException("account '" + account + "' is not configured (known: "
+                + connection.config().accounts().keySet() + ")");
+        }
+        final SampleDataset data = SampleDataset.generate(account, users, cohorts, batchSize, 42L);
+        final Topics topics = connection.topics();
+        produce(connection, topics.profiles.name(), topics.profiles.valueSerde().serializer(), data.profiles(),
+            p -> p.getAccountId() + "|" + p.getObjectId());
+        System.out.printf("Produced %d profiles to %s; waiting for cohort-sync to index them...%n",
+            data.profiles().size(), topics.profiles.name());
+        awaitIndexed(connection, topics);
+        produce(connection, topics.requests.name(), topics.requests.valueSerde().serializer(), data.requests(),
+            r -> r.getAccountId() + "|" + r.getCohortId());
+        final long members = data.requests().stream().mapToLong(r -> r.getMembers().size()).sum();
+        System.out.printf("Produced %d cohort sync batches (%d members) to %s, among them the seed's three scenarios "
+                + "(cohort %s) and one retried duplicate.%nSee the result: java -jar app/target/cohort-sync.jar "
+                + "inspect partner-sync   (or: inspect sync-reports)%n",
+            data.requests().size(), members, topics.requests.name(), SampleDataset.SCENARIO_COHORT_ID);
+        return 0;
+    }
+
+    private static <V> void produce(final ClientConnection connection, final String topic,
+                                    final Serializer<V> serializer, final List<V> values,
+                                    final java.util.function.Function<V, String> key) {
+        final Map<String, Object> config = connection.clientConfig();
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024);
+        try (KafkaProducer<String, V> producer = new KafkaProducer<>(config, new StringSerializer(), serializer)) {
+            for (final V value : values) {
+                producer.send(new ProducerRecord<>(topic, key.apply(value), value));
+            }
+            producer.flush();
+        }
+    }
+
+    private void awaitIndexed(final ClientConnection connection, final Topics topics) throws InterruptedException {
+        final String appId = connection.config().applicationId();
+        try (Admin admin = Admin.create(connection.clientConfig())) {
+            final boolean caughtUp = ConsumerLag.awaitCaughtUp(admin, appId, List.of(topics.profiles.name(),
+                appId + "-" + IdentityTopology.INDEX_UPDATES_TOPIC + "-repartition"), Duration.ofMinutes(2));
+            if (!caughtUp) {
+                System.out.println("cohort-sync has not caught up on the profiles within 2 minutes; is `run` running?"
+                    + " Producing the batches anyway: members whose profile is not indexed yet get a new profile.");
+            }
+        }
+    }
+
+}

@@ -1,0 +1,182 @@
+package io.cohortsync.runtime;
+
+import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.embedded.EmbeddedConnection;
+import io.cohortsync.embedded.EmbeddedKafkaBroker;
+import io.cohortsync.embedded.EmbeddedRegistryServer;
+import io.cohortsync.topology.CohortSyncTopology;
+import io.cohortsync.topology.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs cohort-sync: on the configured cluster, or, with no Kafka configured, on an in-process single-node KRaft
+ * broker with an in-memory schema registry (the embedded default of ARCHITECTURE section 7).
+ */
+public final class CohortSyncService implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CohortSyncService.class);
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+
+    private final CohortSyncConfig config;
+    private final EmbeddedKafkaBroker broker;
+    private final EmbeddedRegistryServer registryServer;
+    private final String bootstrapServers;
+    private final Topics topics;
+    private final KafkaStreams streams;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    private CohortSyncService(final CohortSyncConfig config, final EmbeddedKafkaBroker broker,
+                              final EmbeddedRegistryServer registryServer) {
+        this.config = config;
+        this.broker = broker;
+        this.registryServer = registryServer;
+        this.bootstrapServers = broker != null ? broker.bootstrapServers() : config.bootstrapServers();
+        this.topics = Topics.create(config.topicPrefix(), config.serdeConfig());
+        final Properties props = StreamsSettings.of(config, bootstrapServers);
+        final Topology topology = CohortSyncTopology.build(config, topics, props);
+        LOG.debug("Topology:\n{}", topology.describe());
+        this.streams = new KafkaStreams(topology, props);
+    }
+
+    /** Starts the service; returns once Kafka Streams is starting (see {@link #awaitRunning}). */
+    public static CohortSyncService start(final CohortSyncConfig config) {
+        EmbeddedKafkaBroker broker = null;
+        EmbeddedRegistryServer registryServer = null;
+        try {
+            if (config.embedded()) {
+                broker = EmbeddedKafkaBroker.start(config.embeddedDataDir(), config.embeddedPort());
+                registryServer = EmbeddedRegistryServer.start(mockScope(config), 0);
+                new EmbeddedConnection(broker.bootstrapServers(), registryServer.url())
+                    .writeTo(config.embeddedDataDir());
+            }
+            final CohortSyncService service = new CohortSyncService(config, broker, registryServer);
+            service.startStreams();
+            return service;
+        } catch (final IOException e) {
+            closeQuietly(registryServer, broker);
+            throw new UncheckedIOException("cannot start the embedded mode: " + e.getMessage(), e);
+        } catch (final RuntimeException e) {
+            closeQuietly(registryServer, broker);
+            throw e;
+        }
+    }
+
+    private void startStreams() {
+        if (config.createTopics()) {
+            try (Admin admin = Admin.create(adminConfig())) {
+                TopicBootstrapper.ensureTopics(admin, topics, config.partitions(), config.replicationFactor(),
+                    config.maxRecordBytes());
+            }
+        }
+        streams.setUncaughtExceptionHandler(error -> {
+            // Transient failures (a registry outage, a broker restart) must not stop the service: the thread is
+            // replaced, and under exactly_once_v2 its open transaction is aborted and the records re-processed.
+            LOG.error("A stream thread failed; replacing it. Cause: {}", error.toString(), error);
+            return StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        streams.setStateListener((newState, oldState) -> {
+            LOG.info("Kafka Streams {} -> {}", oldState, newState);
+            if (newState == KafkaStreams.State.NOT_RUNNING || newState == KafkaStreams.State.ERROR) {
+                stopped.countDown();
+            }
+        });
+        LOG.info("Starting cohort-sync: {} Kafka at {}, schema registry {}, topics {}*, processing {}",
+            broker != null ? "embedded" : "external", bootstrapServers, describeRegistry(), config.topicPrefix(),
+            config.processingGuarantee());
+        streams.start();
+    }
+
+    private String describeRegistry() {
+        return registryServer != null ? config.schemaRegistryUrl() + " (served at " + registryServer.url() + ")"
+            : config.schemaRegistryUrlForLogs();
+    }
+
+    public Map<String, Object> adminConfig() {
+        final Map<String, Object> admin = new HashMap<>(config.kafkaPassThrough());
+        admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return admin;
+    }
+
+    public boolean awaitRunning(final Duration timeout) throws InterruptedException {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (streams.state() == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            if (stopped.await(100, TimeUnit.MILLISECONDS)) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /** Blocks until the service stops (Ctrl-C, or Kafka Streams reaching ERROR). */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    public KafkaStreams streams() {
+        return streams;
+    }
+
+    public Topics topics() {
+        return topics;
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public String schemaRegistryUrl() {
+        return registryServer != null ? registryServer.url() : config.schemaRegistryUrl();
+    }
+
+    public CohortSyncConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        LOG.info("Stopping cohort-sync");
+        streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+            .withTimeout(CLOSE_TIMEOUT));
+        if (broker != null) {
+            EmbeddedConnection.delete(config.embeddedDataDir());
+        }
+        closeQuietly(registryServer, broker);
+        stopped.countDown();
+    }
+
+    private static String mockScope(final CohortSyncConfig config) {
+        return config.schemaRegistryUrl().substring("mock://".length());
+    }
+
+    private static void closeQuietly(final AutoCloseable... resources) {
+        for (final AutoCloseable resource : resources) {
+            if (resource == null) {
+                continue;
+            }
+            try {
+                resource.close();
+            } catch (final Exception e) {
+                LOG.warn("Error while closing {}: {}", resource, e.toString());
+            }
+        }
+    }
+}

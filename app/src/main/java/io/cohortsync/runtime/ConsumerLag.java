@@ -1,0 +1,62 @@
+package io.cohortsync.runtime;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** How far a consumer group (such as cohort-sync's Streams application) is behind on some topics. */
+public final class ConsumerLag {
+
+    private ConsumerLag() {
+    }
+
+    /** Records the group has not yet committed past, over every partition of the topics (missing topics count 0). */
+    public static long of(final Admin admin, final String groupId, final Collection<String> topics)
+        throws ExecutionException, InterruptedException, TimeoutException {
+        final Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        final Map<String, TopicDescription> described = admin.describeTopics(topics).allTopicNames()
+            .get(10, TimeUnit.SECONDS);
+        described.values().forEach(topic -> topic.partitions().forEach(p ->
+            latest.put(new TopicPartition(topic.name(), p.partition()), OffsetSpec.latest())));
+        final Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin
+            .listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get(10, TimeUnit.SECONDS);
+        final Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
+            .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+        long lag = 0;
+        for (final Map.Entry<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> end : ends.entrySet()) {
+            final OffsetAndMetadata position = committed.get(end.getKey());
+            lag += Math.max(0, end.getValue().offset() - (position == null ? 0 : position.offset()));
+        }
+        return lag;
+    }
+
+    /** Waits until the group has caught up on the topics; false on timeout. */
+    public static boolean awaitCaughtUp(final Admin admin, final String groupId, final Collection<String> topics,
+                                        final Duration timeout) throws InterruptedException {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (of(admin, groupId, topics) == 0) {
+                    return true;
+                }
+            } catch (final ExecutionException | TimeoutException e) {
+                // A topic may not exist yet right after start-up; try again until the deadline.
+            }
+            Thread.sleep(200);
+        }
+        return false;
+    }
+}

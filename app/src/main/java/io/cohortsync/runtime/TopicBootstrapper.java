@@ -1,0 +1,94 @@
+package io.cohortsync.runtime;
+
+import io.cohortsync.topology.Topic;
+import io.cohortsync.topology.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** Creates cohort-sync's topics that do not exist yet, with the right cleanup policy; leaves existing ones alone. */
+public final class TopicBootstrapper {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TopicBootstrapper.class);
+
+    private TopicBootstrapper() {
+    }
+
+    public static void ensureTopics(final Admin admin, final Topics topics, final int partitions,
+                                    final short replicationFactor, final int maxRecordBytes) {
+        try {
+            final Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            final List<NewTopic> missing = new ArrayList<>();
+            for (final Topic<?, ?> topic : topics.all()) {
+                if (!existing.contains(topic.name())) {
+                    missing.add(newTopic(topic, partitions, replicationFactor, maxRecordBytes));
+                }
+            }
+            create(admin, missing);
+            warnOnPartitionMismatch(admin, topics, partitions);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        } catch (final ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot list or create cohort-sync's topics: " + e.getMessage(), e);
+        }
+    }
+
+    private static NewTopic newTopic(final Topic<?, ?> topic, final int partitions, final short replicationFactor,
+                                     final int maxRecordBytes) {
+        final Map<String, String> configs = new HashMap<>();
+        // A full batch (10,000 members) can pass the broker's 1 MiB default; a dead letter wraps such a record.
+        configs.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(maxMessageBytes(maxRecordBytes)));
+        if (topic.compacted()) {
+            configs.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
+        }
+        return new NewTopic(topic.name(), partitions, replicationFactor).configs(configs);
+    }
+
+    /** Room for the largest accepted record plus what a dead letter adds around it. */
+    public static int maxMessageBytes(final int maxRecordBytes) {
+        return maxRecordBytes + 64 * 1024;
+    }
+
+    private static void create(final Admin admin, final List<NewTopic> missing)
+        throws InterruptedException, TimeoutException, ExecutionException {
+        if (missing.isEmpty()) {
+            return;
+        }
+        try {
+            admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
+        } catch (final ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw e;
+            }
+        }
+        missing.forEach(topic -> LOG.info("Created topic {} ({} partitions, replication {}{})", topic.name(),
+            topic.numPartitions(), topic.replicationFactor(),
+            topic.configs() == null ? "" : ", " + topic.configs()));
+    }
+
+    private static void warnOnPartitionMismatch(final Admin admin, final Topics topics, final int partitions)
+        throws InterruptedException, ExecutionException, TimeoutException {
+        final Map<String, TopicDescription> described = admin.describeTopics(
+            List.of(topics.requests.name(), topics.profiles.name())).allTopicNames().get(30, TimeUnit.SECONDS);
+        described.values().forEach(description -> {
+            if (description.partitions().size() != partitions) {
+                LOG.info("Topic {} has {} partitions; the identity and membership stages use topology.partitions={}",
+                    description.name(), description.partitions().size(), partitions);
+            }
+        });
+    }
+}
