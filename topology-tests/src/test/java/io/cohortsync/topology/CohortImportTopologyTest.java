@@ -1,0 +1,363 @@
+package io.cohortsync.topology;
+
+import io.cohortsync.avro.DeadLetter;
+import io.cohortsync.avro.Member;
+import io.cohortsync.avro.Operation;
+import io.cohortsync.avro.PartnerSyncEvent;
+import io.cohortsync.avro.Profile;
+import io.cohortsync.avro.SyncReport;
+import io.cohortsync.internal.SegmentStats;
+import org.apache.kafka.streams.KeyValue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+import static io.cohortsync.avro.Operation.ADD;
+import static io.cohortsync.avro.Operation.REMOVE;
+import static io.cohortsync.topology.TopologyFixture.batch;
+import static io.cohortsync.topology.TopologyFixture.member;
+import static io.cohortsync.topology.TopologyFixture.withDevice;
+import static io.cohortsync.topology.TopologyFixture.withIdentity;
+import static io.cohortsync.topology.TopologyFixture.withIdentityAndDevice;
+import static io.cohortsync.topology.TopologyFixture.withUserId;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CohortImportTopologyTest {
+
+    private TopologyFixture fx;
+
+    @BeforeEach
+    void start() throws Exception {
+        fx = new TopologyFixture();
+    }
+
+    @AfterEach
+    void stop() {
+        fx.close();
+    }
+
+    @Test
+    void seedScenario1_identityDifferingOnlyInCaseMatchesTheExistingProfile() {
+        fx.profile("ct", "obj-1", "clevertap1");
+        fx.request(batch("ct", "c1", "Cart Drop off", "m1", 1_000, ADD, withIdentity("Clevertap1")));
+
+        final List<KeyValue<String, PartnerSyncEvent>> events = fx.partnerSyncEvents();
+        assertThat(events).hasSize(1);
+        assertThat(events.get(0).key).isEqualTo("ct|obj-1");
+        final PartnerSyncEvent event = events.get(0).value;
+        assertThat(event.getEventName()).isEqualTo("Partner Sync");
+        assertThat(event.getObjectId()).isEqualTo("obj-1");
+        assertThat(event.getIdentity()).isEqualTo("clevertap1");
+        assertThat(event.getProperties()).containsExactlyInAnyOrderEntriesOf(Map.of(
+            "Partner Segment Name", "Cart Drop off", "Action", "Added", "Partner Segment ID", "c1",
+            "CT Source", "Amplitude", "Partner Name", "Amplitude"));
+        assertThat(fx.createdProfiles()).isEmpty();
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getMatched()).isEqualTo(1);
+        assertThat(report.getAdded()).isEqualTo(1);
+        assertThat(report.getCreated()).isZero();
+    }
+
+    @Test
+    void seedScenario2_aDifferentIdentityCreatesASecondProfileThatJoins() {
+        fx.profile("ct", "obj-2", "CleverTap2");
+        fx.request(batch("ct", "c1", "Cart Drop off", "m1", 1_000, ADD, withIdentity("CleverTap1")));
+
+        final Profile created = single(fx.createdProfiles());
+        assertThat(created.getIdentity()).isEqualTo("CleverTap1");
+        assertThat(created.getObjectId()).isNotEqualTo("obj-2").startsWith("__cs");
+        assertThat(created.getCreatedBy()).isEqualTo("partner-sync:Amplitude");
+        final KeyValue<String, PartnerSyncEvent> event = single(fx.partnerSyncEvents());
+        assertThat(event.key).isEqualTo("ct|" + created.getObjectId());
+        assertThat(event.value.getProperties()).containsEntry("Action", "Added");
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getCreated()).isEqualTo(1);
+        assertThat(report.getAdded()).isEqualTo(1);
+    }
+
+    @Test
+    void seedScenario3_deviceIdOnlyBecomesTheObjectIdOfANewProfile() {
+        fx.request(batch("ct", "c1", "Cart Drop off", "m1", 1_000, ADD, withDevice("543C-3455-4555-3SRD")));
+
+        final Profile created = single(fx.createdProfiles());
+        assertThat(created.getObjectId()).isEqualTo("543C-3455-4555-3SRD");
+        assertThat(created.getIdentity()).isNull();
+        assertThat(created.getDeviceIds()).containsExactly("543C-3455-4555-3SRD");
+        final KeyValue<String, PartnerSyncEvent> event = single(fx.partnerSyncEvents());
+        assertThat(event.key).isEqualTo("ct|543C-3455-4555-3SRD");
+        assertThat(event.value.getProperties()).containsEntry("Action", "Added");
+    }
+
+    @Test
+    void removeOfAMemberEmitsRemovedAndRemoveOfANonMemberEmitsNothing() {
+        fx.profile("ct", "obj-1", "alice");
+        fx.profile("ct", "obj-2", "bob");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+        fx.partnerSyncEvents();
+        fx.reports();
+
+        fx.request(batch("ct", "c1", "VIP", "m2", 2_000, REMOVE, withIdentity("alice"), withIdentity("bob")));
+
+        final KeyValue<String, PartnerSyncEvent> event = single(fx.partnerSyncEvents());
+        assertThat(event.key).isEqualTo("ct|obj-1");
+        assertThat(event.value.getProperties()).containsEntry("Action", "Removed");
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getRemoved()).isEqualTo(1);
+        assertThat(report.getUnchanged()).isEqualTo(1);
+        assertThat(fx.segment("ct", "c1").getMemberCount()).isZero();
+        assertThat(fx.segment("ct", "c1").getTotalRemoved()).isEqualTo(1);
+    }
+
+    @Test
+    void aRemoveNeverCreatesAProfile() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, REMOVE, withIdentity("unknown-user"), withDevice("dev-99999")));
+
+        assertThat(fx.createdProfiles()).isEmpty();
+        assertThat(fx.partnerSyncEvents()).isEmpty();
+        assertThat(single(fx.reports()).getUnmatched()).isEqualTo(2);
+    }
+
+    @Test
+    void addOfAMemberEmitsNothing() {
+        fx.profile("ct", "obj-1", "alice");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m2", 2_000, ADD, withIdentity("ALICE")));
+
+        assertThat(fx.partnerSyncEvents()).hasSize(1);
+        final List<SyncReport> reports = fx.reports();
+        assertThat(reports).extracting(SyncReport::getAdded).containsExactly(1, 0);
+        assertThat(reports).extracting(SyncReport::getUnchanged).containsExactly(0, 1);
+    }
+
+    @Test
+    void aDuplicateBatchChangesNothingAndIsReportedAsDuplicate() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice"), withDevice("dev-12345")));
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice"), withDevice("dev-12345")));
+
+        assertThat(fx.partnerSyncEvents()).hasSize(2);
+        assertThat(fx.createdProfiles()).hasSize(2);
+        final List<SyncReport> reports = fx.reports();
+        assertThat(reports).extracting(SyncReport::getDuplicate).containsExactly(false, true);
+        assertThat(reports.get(1).getAdded()).isZero();
+        assertThat(fx.segment("ct", "c1").getMemberCount()).isEqualTo(2);
+        assertThat(fx.segment("ct", "c1").getBatches()).isEqualTo(1);
+    }
+
+    @Test
+    void aRemoveComputedBeforeAnAddButArrivingAfterItChangesNothing() {
+        fx.profile("ct", "obj-1", "alice");
+        fx.request(batch("ct", "c1", "VIP", "m-add", 2_000, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m-remove", 1_000, REMOVE, withIdentity("alice")));
+
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.value.getProperties().get("Action"))
+            .containsExactly("Added");
+        assertThat(fx.reports()).extracting(SyncReport::getStale).containsExactly(0, 1);
+        assertThat(fx.segment("ct", "c1").getMemberCount()).isEqualTo(1);
+    }
+
+    @Test
+    void anAddComputedBeforeARemoveButArrivingAfterItChangesNothing() {
+        fx.profile("ct", "obj-1", "alice");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m3", 3_000, REMOVE, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m2", 2_000, ADD, withIdentity("alice")));
+
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.value.getProperties().get("Action"))
+            .containsExactly("Added", "Removed");
+        assertThat(fx.segment("ct", "c1").getMemberCount()).isZero();
+    }
+
+    @Test
+    void matchOnlyUsesTheSecondaryIdentifierWhenThePrimaryIsMissing() {
+        fx.profile(Profile.newBuilder(profile("bz", "b-1", "ext-1"))
+            .setAliases(Map.of("braze_alias", "alias-9")).build());
+        fx.request(batch("bz", "c9", "Churners", "m1", 1_000, ADD,
+            member(null, null, Map.of("braze_alias", "alias-9"))));
+
+        final KeyValue<String, PartnerSyncEvent> event = single(fx.partnerSyncEvents());
+        assertThat(event.key).isEqualTo("bz|b-1");
+        assertThat(single(fx.reports()).getMatched()).isEqualTo(1);
+    }
+
+    @Test
+    void matchOnlyMatchesTheExternalIdFirst() {
+        fx.profile("bz", "b-1", "ext-1");
+        fx.profile("bz", "b-2", null, "device-77777");
+        fx.request(batch("bz", "c9", "Churners", "m1", 1_000, ADD, member("EXT-1", "device-77777", Map.of())));
+
+        assertThat(single(fx.partnerSyncEvents()).key).isEqualTo("bz|b-1");
+    }
+
+    @Test
+    void matchOnlyDropsAnUnknownUserAndCreatesNoProfile() {
+        fx.request(batch("bz", "c9", "Churners", "m1", 1_000, ADD, withUserId("stranger"), withDevice("dev-unknown")));
+
+        assertThat(fx.partnerSyncEvents()).isEmpty();
+        assertThat(fx.createdProfiles()).isEmpty();
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getUnmatched()).isEqualTo(2);
+        assertThat(report.getMembers()).isEqualTo(2);
+    }
+
+    @Test
+    void matchOnlyNeverMatchesAnIdentifiedProfileByDeviceId() {
+        fx.profile("bz", "b-anon", null, "dev-anon-1");
+        fx.profile("bz", "b-known", "known-user", "dev-known-1");
+        fx.request(batch("bz", "c9", "Churners", "m1", 1_000, ADD, withDevice("dev-known-1"), withDevice("dev-anon-1")));
+
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.key).containsExactly("bz|b-anon");
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getMatched()).isEqualTo(1);
+        assertThat(report.getUnmatched()).isEqualTo(1);
+    }
+
+    @Test
+    void aProfileThatBecomesIdentifiedIsNoLongerMatchedByDeviceId() {
+        fx.profile("bz", "b-1", null, "dev-1-aaaa");
+        fx.profile("bz", "b-1", "now-known", "dev-1-aaaa");
+        fx.request(batch("bz", "c9", "Churners", "m1", 1_000, ADD, withDevice("dev-1-aaaa")));
+
+        assertThat(fx.partnerSyncEvents()).isEmpty();
+        assertThat(single(fx.reports()).getUnmatched()).isEqualTo(1);
+    }
+
+    @Test
+    void aCohortRenameUpdatesTheSegmentName() {
+        fx.profile("ct", "obj-1", "alice");
+        fx.profile("ct", "obj-2", "bob");
+        fx.request(batch("ct", "c1", "Old name", "m1", 1_000, ADD, withIdentity("alice")));
+        assertThat(fx.segment("ct", "c1").getName()).isEqualTo("Old name");
+
+        fx.request(batch("ct", "c1", "New name", "m2", 2_000, ADD, withIdentity("bob")));
+
+        assertThat(fx.segment("ct", "c1").getName()).isEqualTo("New name");
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.value.getProperties().get("Partner Segment Name"))
+            .containsExactly("Old name", "New name");
+    }
+
+    @Test
+    void twoAccountsWithTheSameIdentityStaySeparate() {
+        fx.profile("ct", "obj-1", "shared@example.com");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("shared@example.com")));
+        fx.request(batch("ct2", "c1", "VIP", "m1", 1_000, ADD, withIdentity("shared@example.com")));
+
+        final List<KeyValue<String, PartnerSyncEvent>> events = fx.partnerSyncEvents();
+        assertThat(events).hasSize(2);
+        assertThat(events.get(0).key).isEqualTo("ct|obj-1");
+        assertThat(events.get(1).key).startsWith("ct2|__cs");
+        assertThat(single(fx.createdProfiles()).getAccountId()).isEqualTo("ct2");
+        assertThat(fx.segment("ct", "c1").getMemberCount()).isEqualTo(1);
+        assertThat(fx.segment("ct2", "c1").getMemberCount()).isEqualTo(1);
+    }
+
+    @Test
+    void replayingTheSameNewIdentityNeverCreatesASecondProfile() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentityAndDevice("New-User", "d-1111")));
+        fx.request(batch("ct", "c2", "Other", "m2", 1_000, ADD, withIdentity("new-user")));
+        fx.request(batch("ct", "c1", "VIP", "m3", 2_000, ADD, withIdentity("NEW-USER"), withIdentity("new-user")));
+
+        final Profile created = single(fx.createdProfiles());
+        assertThat(created.getIdentity()).isEqualTo("New-User");
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.key).containsOnly("ct|" + created.getObjectId());
+    }
+
+    @Test
+    void theSyncReportCountsEveryMemberOutcome() {
+        fx.profile("ct", "obj-1", "alice");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD,
+            withIdentity("alice"), withIdentity("carol"), Member.newBuilder().build(), withDevice("dev-55555")));
+
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getMembers()).isEqualTo(4);
+        assertThat(report.getMatched()).isEqualTo(1);
+        assertThat(report.getCreated()).isEqualTo(2);
+        assertThat(report.getRejected()).isEqualTo(1);
+        assertThat(report.getRejectedByReason()).containsEntry("NO_IDENTIFIER", 1);
+        assertThat(report.getAdded()).isEqualTo(3);
+        assertThat(report.getDuplicate()).isFalse();
+        final SegmentStats stats = fx.segment("ct", "c1");
+        assertThat(stats.getMemberCount()).isEqualTo(3);
+        assertThat(stats.getTotalAdded()).isEqualTo(3);
+        assertThat(stats.getLastSyncType()).isEqualTo("HOURLY");
+        assertThat(stats.getLastSyncAt()).isEqualTo(1_000L);
+    }
+
+    @Test
+    void eventIdsAreDeterministic() {
+        fx.profile("ct", "obj-1", "alice");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+        final String first = single(fx.partnerSyncEvents()).value.getEventId();
+        fx.close();
+
+        fx = assertDoesNotThrow();
+        fx.profile("ct", "obj-1", "alice");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+        assertThat(single(fx.partnerSyncEvents()).value.getEventId()).isEqualTo(first);
+    }
+
+    @Test
+    void badRequestsGoToTheDeadLetterTopicAndTheNextGoodOneIsProcessed() {
+        fx.rawRequest("ct|c1", "not avro at all".getBytes(StandardCharsets.UTF_8));
+        fx.rawRequest("ct|c1", new byte[] {0, 0, 0, 0x7f, 0x7f, 2, 4});
+        fx.request(batch("", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "", "VIP", "m2", 1_000, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m3", 1_000, ADD,
+            Collections.nCopies(10_001, withIdentity("x")).toArray(Member[]::new)));
+        fx.request(batch("nobody", "c1", "VIP", "m4", 1_000, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m5", 1_000, ADD, withIdentity("alice")));
+
+        final List<DeadLetter> dead = fx.deadLetters();
+        assertThat(dead).extracting(DeadLetter::getReasonCode).containsExactly("DESERIALIZATION_FAILED",
+            "UNKNOWN_SCHEMA_ID", "MISSING_ACCOUNT_ID", "MISSING_COHORT_ID", "BATCH_TOO_LARGE", "UNKNOWN_ACCOUNT");
+        assertThat(dead.get(0).getSourceTopic()).isEqualTo("cohort-sync.requests");
+        assertThat(dead.get(0).getSourceOffset()).isZero();
+        assertThat(dead.get(0).getValue().array()).isEqualTo("not avro at all".getBytes(StandardCharsets.UTF_8));
+        assertThat(dead.get(0).getMessage()).isNotBlank();
+        assertThat(single(fx.partnerSyncEvents()).value.getProperties()).containsEntry("Action", "Added");
+    }
+
+    @Test
+    void aRequestKeyedWronglyIsDeadLettered() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+        fx.partnerSyncEvents();
+        fx.rawRequest(null, fx.topics.requests.valueSerde().serializer().serialize(fx.topics.requests.name(),
+            batch("ct", "c1", "VIP", "m2", 1_000, ADD, withIdentity("bob"))));
+
+        assertThat(single(fx.deadLetters()).getReasonCode()).isEqualTo("KEY_MISMATCH");
+        assertThat(fx.partnerSyncEvents()).isEmpty();
+    }
+
+    @Test
+    void aMemberWithoutAnyIdentifierIsRejectedInTheReport() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, member(null, null, Map.of("plan", "gold"))));
+
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getRejected()).isEqualTo(1);
+        assertThat(report.getRejectedByReason()).containsEntry("NO_IDENTIFIER", 1);
+        assertThat(fx.partnerSyncEvents()).isEmpty();
+        assertThat(fx.deadLetters()).isEmpty();
+    }
+
+    private TopologyFixture assertDoesNotThrow() {
+        try {
+            return new TopologyFixture();
+        } catch (final Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static Profile profile(final String accountId, final String objectId, final String identity) {
+        return Profile.newBuilder().setAccountId(accountId).setObjectId(objectId).setIdentity(identity)
+            .setCreatedAt(java.time.Instant.EPOCH).setUpdatedAt(java.time.Instant.EPOCH).build();
+    }
+
+    private static <T> T single(final List<T> values) {
+        assertThat(values).hasSize(1);
+        return values.get(0);
+    }
+}

@@ -1,0 +1,181 @@
+package io.cohortsync.topology;
+
+import io.cohortsync.avro.CohortSyncRequest;
+import io.cohortsync.avro.DeadLetter;
+import io.cohortsync.avro.Member;
+import io.cohortsync.avro.Operation;
+import io.cohortsync.avro.PartnerSyncEvent;
+import io.cohortsync.avro.Profile;
+import io.cohortsync.avro.SyncReport;
+import io.cohortsync.avro.SyncType;
+import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.internal.SegmentStats;
+import io.cohortsync.membership.MembershipTopology;
+import io.cohortsync.runtime.StreamsSettings;
+import io.cohortsync.serde.MockSchemaRegistry;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+
+/** Runs the real topology (the same builder the service uses) in a TopologyTestDriver with an in-memory registry. */
+final class TopologyFixture implements AutoCloseable {
+
+    static final String ACCOUNTS = """
+        accounts:
+          ct:
+            import:
+              policy: CREATE_UNMATCHED
+          ct2:
+            import:
+              policy: CREATE_UNMATCHED
+          bz:
+            import:
+              policy: MATCH_ONLY
+              identifiers: [external_id, "alias:braze_alias", device_id]
+        """;
+
+    final Topics topics;
+    final TopologyTestDriver driver;
+    private final String registryScope = "topology-test-" + UUID.randomUUID();
+    private final TestInputTopic<String, CohortSyncRequest> requests;
+    private final TestInputTopic<byte[], byte[]> rawRequests;
+    private final TestInputTopic<String, Profile> profilesIn;
+    private final TestOutputTopic<String, PartnerSyncEvent> partnerSync;
+    private final TestOutputTopic<String, SyncReport> reports;
+    private final TestOutputTopic<String, Profile> profilesOut;
+    private final TestOutputTopic<byte[], DeadLetter> deadLetters;
+
+    TopologyFixture(final Map<String, String> overrides) throws Exception {
+        final Path stateDir = Files.createTempDirectory("cohort-sync-ttd");
+        final Map<String, String> settings = new HashMap<>(Map.of(
+            "kafka.bootstrap-servers", "unused:9092",
+            "schema-registry.url", "mock://" + registryScope,
+            "state-dir", stateDir.toString()));
+        settings.putAll(overrides);
+        final CohortSyncConfig config = CohortSyncConfig.of(settings, ACCOUNTS);
+        topics = Topics.create(config.topicPrefix(), config.serdeConfig());
+        final Properties props = StreamsSettings.of(config, "unused:9092");
+        driver = new TopologyTestDriver(CohortSyncTopology.build(config, topics, props), props);
+        requests = driver.createInputTopic(topics.requests.name(), new StringSerializer(),
+            topics.requests.valueSerde().serializer());
+        rawRequests = driver.createInputTopic(topics.requests.name(), new ByteArraySerializer(),
+            new ByteArraySerializer());
+        profilesIn = driver.createInputTopic(topics.profiles.name(), new StringSerializer(),
+            topics.profiles.valueSerde().serializer());
+        partnerSync = driver.createOutputTopic(topics.partnerSync.name(), new StringDeserializer(),
+            topics.partnerSync.valueSerde().deserializer());
+        reports = driver.createOutputTopic(topics.syncReports.name(), new StringDeserializer(),
+            topics.syncReports.valueSerde().deserializer());
+        profilesOut = driver.createOutputTopic(topics.profiles.name(), new StringDeserializer(),
+            topics.profiles.valueSerde().deserializer());
+        deadLetters = driver.createOutputTopic(topics.deadLetters.name(), Serdes.ByteArray().deserializer(),
+            topics.deadLetters.valueSerde().deserializer());
+    }
+
+    TopologyFixture() throws Exception {
+        this(Map.of());
+    }
+
+    void profile(final String accountId, final String objectId, final String identity, final String... deviceIds) {
+        profile(Profile.newBuilder()
+            .setAccountId(accountId)
+            .setObjectId(objectId)
+            .setIdentity(identity)
+            .setDeviceIds(Arrays.asList(deviceIds))
+            .setCreatedAt(Instant.EPOCH)
+            .setUpdatedAt(Instant.EPOCH)
+            .build());
+    }
+
+    void profile(final Profile profile) {
+        profilesIn.pipeInput(profile.getAccountId() + "|" + profile.getObjectId(), profile);
+    }
+
+    void request(final CohortSyncRequest request) {
+        requests.pipeInput(request.getAccountId() + "|" + request.getCohortId(), request);
+    }
+
+    void rawRequest(final String key, final byte[] value) {
+        rawRequests.pipeInput(key == null ? null : key.getBytes(StandardCharsets.UTF_8), value);
+    }
+
+    static CohortSyncRequest batch(final String accountId, final String cohortId, final String cohortName,
+                                   final String messageId, final long computedAt, final Operation operation,
+                                   final Member... members) {
+        return CohortSyncRequest.newBuilder()
+            .setAccountId(accountId)
+            .setCohortId(cohortId)
+            .setCohortName(cohortName)
+            .setMessageId(messageId)
+            .setComputedAt(Instant.ofEpochMilli(computedAt))
+            .setSyncType(SyncType.HOURLY)
+            .setOperation(operation)
+            .setMembers(Arrays.asList(members))
+            .build();
+    }
+
+    static Member withIdentity(final String identity) {
+        return Member.newBuilder().setUserProperties(Map.of("CleverTap_Identity", identity)).build();
+    }
+
+    static Member withIdentityAndDevice(final String identity, final String deviceId) {
+        return Member.newBuilder().setDeviceId(deviceId)
+            .setUserProperties(Map.of("CleverTap_Identity", identity)).build();
+    }
+
+    static Member withDevice(final String deviceId) {
+        return Member.newBuilder().setDeviceId(deviceId).build();
+    }
+
+    static Member withUserId(final String userId) {
+        return Member.newBuilder().setUserId(userId).build();
+    }
+
+    static Member member(final String userId, final String deviceId, final Map<String, String> properties) {
+        return Member.newBuilder().setUserId(userId).setDeviceId(deviceId).setUserProperties(properties).build();
+    }
+
+    List<KeyValue<String, PartnerSyncEvent>> partnerSyncEvents() {
+        return partnerSync.readKeyValuesToList();
+    }
+
+    List<SyncReport> reports() {
+        return reports.readValuesToList();
+    }
+
+    List<Profile> createdProfiles() {
+        return profilesOut.readValuesToList();
+    }
+
+    List<DeadLetter> deadLetters() {
+        return deadLetters.readValuesToList();
+    }
+
+    SegmentStats segment(final String accountId, final String cohortId) {
+        final KeyValueStore<String, SegmentStats> store = driver.getKeyValueStore(MembershipTopology.SEGMENTS_STORE);
+        return store.get(accountId + "|" + cohortId);
+    }
+
+    @Override
+    public void close() {
+        driver.close();
+        MockSchemaRegistry.drop(registryScope);
+    }
+}
