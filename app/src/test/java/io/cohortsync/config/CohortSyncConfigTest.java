@@ -1,0 +1,152 @@
+package io.cohortsync.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class CohortSyncConfigTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void layersApplyInOrderDefaultsFileEnvironmentFlags() throws IOException {
+        final Path file = write("""
+            topology:
+              partitions: 8
+            ingest:
+              max-members-per-batch: 500
+              message-id-retention: 2d
+            kafka:
+              bootstrap-servers: file-host:9092
+            schema-registry:
+              url: http://registry:8081
+            """);
+        final Map<String, String> env = Map.of("COHORT_SYNC_TOPOLOGY_PARTITIONS", "12");
+        final CohortSyncConfig config = CohortSyncConfig.from(ConfigLayers.withDefaults(CohortSyncConfig.defaults(),
+                env::get).file(file).environment()
+            .flag("ingest.max-members-per-batch", "250", "--set ingest.max-members-per-batch"));
+
+        assertThat(config.partitions()).isEqualTo(12);
+        assertThat(config.maxMembersPerBatch()).isEqualTo(250);
+        assertThat(config.messageIdRetention()).isEqualTo(Duration.ofDays(2));
+        assertThat(config.bootstrapServers()).isEqualTo("file-host:9092");
+        assertThat(config.embedded()).isFalse();
+        assertThat(config.applicationId()).isEqualTo("cohort-sync");
+    }
+
+    @Test
+    void noKafkaMeansEmbeddedWithAnInMemoryRegistry() {
+        final CohortSyncConfig config = CohortSyncConfig.of(Map.of(), null);
+
+        assertThat(config.embedded()).isTrue();
+        assertThat(config.schemaRegistryUrl()).isEqualTo("mock://cohort-sync");
+        assertThat(config.replicationFactor()).isEqualTo((short) 1);
+        assertThat(config.processingGuarantee()).isEqualTo("exactly_once_v2");
+    }
+
+    @Test
+    void aRealClusterNeedsARegistry() {
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("kafka.bootstrap-servers", "k:9092"), null))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("schema-registry.url")
+            .hasMessageContaining("COHORT_SYNC_SCHEMA_REGISTRY_URL");
+    }
+
+    @Test
+    void aBadValueNamesItsKeyAndWhereItCameFrom() {
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("topology.partitions", "many"), null))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("topology.partitions (from flag topology.partitions)")
+            .hasMessageContaining("'many'");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("ingest.message-id-retention", "a week"), null))
+            .hasMessageContaining("duration");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("processing-guarantee", "exactly_once"), null))
+            .hasMessageContaining("exactly_once_v2 or at_least_once");
+    }
+
+    @Test
+    void fileValuesExpandEnvironmentPlaceholders() throws IOException {
+        final Path file = write("""
+            schema-registry:
+              url: ${REGISTRY_URL}
+              basic-auth-user-info: ${REGISTRY_AUTH:-alice:secret}
+            kafka:
+              bootstrap-servers: k:9092
+            """);
+        final CohortSyncConfig config = CohortSyncConfig.from(ConfigLayers.withDefaults(CohortSyncConfig.defaults(),
+            Map.of("REGISTRY_URL", "http://bob:pw@reg:8081")::get).file(file));
+
+        assertThat(config.serdeConfig()).containsEntry("schema.registry.url", "http://bob:pw@reg:8081")
+            .containsEntry("basic.auth.user.info", "alice:secret");
+        assertThat(config.schemaRegistryUrlForLogs()).isEqualTo("http://reg:8081");
+        assertThatThrownBy(() -> ConfigLayers.withDefaults(CohortSyncConfig.defaults(), name -> null).file(file))
+            .hasMessageContaining("${REGISTRY_URL}");
+    }
+
+    @Test
+    void accountsAreReadWithTheirImportSettings() {
+        final CohortSyncConfig config = CohortSyncConfig.of(Map.of(), """
+            accounts:
+              a1:
+                import:
+                  policy: create_unmatched
+                  identity: user_id
+              b1:
+                import:
+                  policy: MATCH_ONLY
+                  identifiers: [external_id, "alias:label", device_id]
+              c1: {}
+            """);
+
+        final ImportSettings a1 = config.account("a1").orElseThrow().importSettings();
+        assertThat(a1.policy()).isEqualTo(ImportPolicy.CREATE_UNMATCHED);
+        assertThat(a1.identity().kind()).isEqualTo(IdentifierField.Kind.USER_ID);
+        assertThat(a1.anonymousId().kind()).isEqualTo(IdentifierField.Kind.DEVICE_ID);
+        final ImportSettings b1 = config.account("b1").orElseThrow().importSettings();
+        assertThat(b1.identifiers()).extracting(IdentifierField::toString)
+            .containsExactly("user_id", "alias:label", "device_id");
+        assertThat(config.account("c1").orElseThrow().importSettings().identity().name())
+            .isEqualTo("CleverTap_Identity");
+        assertThat(config.account("nope")).isEmpty();
+    }
+
+    @Test
+    void unknownOrInvalidAccountSettingsAreClearErrors() {
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(), "accounts:\n  a1:\n    import:\n      polcy: X\n"))
+            .hasMessageContaining("unknown setting accounts.a1.import.polcy");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(), "accounts:\n  a1:\n    import:\n      policy: SOMETIMES\n"))
+            .hasMessageContaining("CREATE_UNMATCHED or MATCH_ONLY");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(), "accounts:\n  a1:\n    import:\n      identity: phone\n"))
+            .hasMessageContaining("unknown identifier field 'phone'");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(), "accounts:\n  a1:\n    import:\n      identity: device_id\n"))
+            .hasMessageContaining("account 'a1': import.identity cannot be 'device_id'");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(), "accounts:\n  'a|b': {}\n"))
+            .hasMessageContaining("contain no '|'");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(), "accounts: [1, 2]\n"))
+            .hasMessageContaining("mapping");
+    }
+
+    @Test
+    void aMissingOrBrokenFileIsAClearError() throws IOException {
+        assertThatThrownBy(() -> ConfigLayers.withDefaults(CohortSyncConfig.defaults(), name -> null)
+            .file(dir.resolve("missing.yaml"))).hasMessageContaining("does not exist");
+        final Path broken = write("kafka: [unclosed");
+        assertThatThrownBy(() -> ConfigLayers.withDefaults(CohortSyncConfig.defaults(), name -> null).file(broken))
+            .hasMessageContaining("not valid YAML");
+    }
+
+    private Path write(final String yaml) throws IOException {
+        final Path file = Files.createTempFile(dir, "config", ".yaml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+}
