@@ -29,7 +29,7 @@ public final class CohortSyncConfig {
     private CohortSyncConfig(final ConfigLayers layers) {
         this.layers = layers;
         this.values = layers.values();
-        this.accounts = AccountsParser.parse(layers.accounts());
+        this.accounts = AccountsParser.parse(AccountPlaceholders.expand(layers));
         validate();
     }
 
@@ -48,7 +48,7 @@ public final class CohortSyncConfig {
         d.put("processing-guarantee", "exactly_once_v2");
         d.put("streams.num-threads", "1");
         d.put("streams.standby-replicas", "0");
-        d.put("streams.commit-interval", "100ms");
+        d.put("streams.commit-interval", "1s");
         d.put("state-dir", ".cohort-sync/state");
         d.put("embedded.data-dir", ".cohort-sync/kafka");
         d.put("embedded.port", "0");
@@ -56,8 +56,31 @@ public final class CohortSyncConfig {
         d.put("ingest.max-record-bytes", "8388608");
         d.put("ingest.message-id-retention", "7d");
         d.put("membership.marker-retention", "30d");
-        d.put("rocksdb.block-cache-mb", "64");
-        d.put("rocksdb.write-buffer-mb", "16");
+        d.put("rocksdb.block-cache-mb", "256");
+        d.put("rocksdb.write-buffer-mb", "128");
+        d.put("http.port", "8080");
+        d.put("http.host", "");
+        d.put("http.advertised-host", "");
+        d.put("http.token", "");
+        d.put("http.forward-timeout", "5s");
+        d.put("webhook.max-body-bytes", "16777216");
+        d.put("webhook.max-members-per-record", "1000");
+        d.put("webhook.ack-timeout", "5s");
+        d.put("webhook.default-sync-type", "REAL_TIME");
+        // The exporter to Amplitude (README "Export to Amplitude"); per-account settings are in accounts.<id>.export.
+        d.put("export.enabled", "true");
+        d.put("export.dry-run-file", "");
+        d.put("export.group-id", "");
+        d.put("export.linger", "100ms");
+        d.put("export.max-in-flight-requests", "4");
+        d.put("export.max-buffered-events", "50000");
+        d.put("export.max-events-per-id-per-second", "0");
+        d.put("export.request-timeout", "30s");
+        d.put("export.retry-backoff", "200ms");
+        d.put("export.retry-backoff-max", "30s");
+        d.put("export.throttle-wait", "30s");
+        d.put("export.daily-quota-wait", "1h");
+        d.put("export.commit-interval", "1s");
         return d;
     }
 
@@ -65,9 +88,13 @@ public final class CohortSyncConfig {
         return new CohortSyncConfig(layers);
     }
 
-    /** Defaults and environment only, plus the given overrides: for tests and tools. */
+    /**
+     * Defaults and environment only, plus the given overrides: for tests and tools. The HTTP port is 0 (a free one)
+     * unless overridden, so tests and tools never fight a running service (or each other) for port 8080.
+     */
     public static CohortSyncConfig of(final Map<String, String> overrides, final String accountsYaml) {
         final ConfigLayers layers = ConfigLayers.withDefaults(defaults(), name -> null);
+        layers.flag("http.port", "0", "CohortSyncConfig.of");
         if (accountsYaml != null) {
             layers.yaml(new java.io.ByteArrayInputStream(accountsYaml.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
                 "inline");
@@ -179,6 +206,109 @@ public final class CohortSyncConfig {
         return positiveInt("rocksdb.write-buffer-mb") * 1024L * 1024L;
     }
 
+    /** The HTTP port; 0 picks a free one (see {@code CohortSyncService.httpPort()}). */
+    public int httpPort() {
+        return nonNegativeInt("http.port");
+    }
+
+    /** The bind address: {@code http.host}, else 0.0.0.0 when a token protects the queries, else loopback only. */
+    public String httpHost() {
+        final String host = string("http.host");
+        if (!host.isBlank()) {
+            return host;
+        }
+        return httpToken().isEmpty() ? "127.0.0.1" : "0.0.0.0";
+    }
+
+    /** The host other instances use to reach this one ({@code application.server}). */
+    public String httpAdvertisedHost() {
+        final String advertised = string("http.advertised-host");
+        return advertised.isBlank() ? HttpBinding.advertisedHostFor(httpHost()) : advertised;
+    }
+
+    /** The bearer token of the query and metrics endpoints; empty = none (and then loopback only). A secret. */
+    public Optional<String> httpToken() {
+        final String token = string("http.token");
+        return token.isBlank() ? Optional.empty() : Optional.of(token);
+    }
+
+    public Duration httpForwardTimeout() {
+        return duration("http.forward-timeout");
+    }
+
+    public int webhookMaxBodyBytes() {
+        return positiveInt("webhook.max-body-bytes");
+    }
+
+    public int webhookMaxMembersPerRecord() {
+        return positiveInt("webhook.max-members-per-record");
+    }
+
+    public Duration webhookAckTimeout() {
+        return duration("webhook.ack-timeout");
+    }
+
+    public String webhookDefaultSyncType() {
+        return string("webhook.default-sync-type").toUpperCase(Locale.ROOT);
+    }
+
+    public boolean exportEnabled() {
+        return bool("export.enabled");
+    }
+
+    /** Where dry-run exports write their request bodies; by default next to the state dir. */
+    public Path exportDryRunFile() {
+        final String file = string("export.dry-run-file");
+        final Path stateParent = stateDir().toAbsolutePath().getParent();
+        return file.isBlank() ? stateParent.resolve("amplitude-requests.ndjson") : Path.of(file);
+    }
+
+    public String exportGroupId() {
+        final String group = string("export.group-id");
+        return group.isBlank() ? applicationId() + "-amplitude-exporter" : group;
+    }
+
+    public Duration exportLinger() {
+        return duration("export.linger");
+    }
+
+    public int exportMaxInFlightRequests() {
+        return positiveInt("export.max-in-flight-requests");
+    }
+
+    public int exportMaxBufferedEvents() {
+        return positiveInt("export.max-buffered-events");
+    }
+
+    /** 0 means the endpoint's documented limit (30 on HTTP V2, 1000 on /batch). */
+    public int exportMaxEventsPerIdPerSecond() {
+        return nonNegativeInt("export.max-events-per-id-per-second");
+    }
+
+    public Duration exportRequestTimeout() {
+        return duration("export.request-timeout");
+    }
+
+    public Duration exportRetryBackoff() {
+        return duration("export.retry-backoff");
+    }
+
+    public Duration exportRetryBackoffMax() {
+        return duration("export.retry-backoff-max");
+    }
+
+    public Duration exportThrottleWait() {
+        return duration("export.throttle-wait");
+    }
+
+    public Duration exportDailyQuotaWait() {
+        return duration("export.daily-quota-wait");
+    }
+
+    public Duration exportCommitInterval() {
+        return duration("export.commit-interval");
+    }
+
     public Map<String, AccountSettings> accounts() {
         return accounts;
     }
@@ -223,6 +353,7 @@ public final class CohortSyncConfig {
                 + " must be exactly_once_v2 or at_least_once, got '" + guarantee + "'");
         }
         defaults().keySet().forEach(this::checkParses);
+        HttpBinding.validate(this);
     }
 
     private void checkParses(final String key) {
@@ -307,8 +438,10 @@ public final class CohortSyncConfig {
             if (accountId.isBlank() || accountId.contains("|")) {
                 throw new InvalidConfigException("account id '" + accountId + "' must be non-blank and contain no '|'");
             }
-            allowOnly(node, "accounts." + accountId, List.of("import"));
-            return new AccountSettings(accountId, importSettings(accountId, node.path("import")));
+            allowOnly(node, "accounts." + accountId, List.of("import", "webhook", "export"));
+            return new AccountSettings(accountId, importSettings(accountId, node.path("import")),
+                WebhookSettings.parse(accountId, node.path("webhook")),
+                io.cohortsync.export.ExportSettingsParser.parse(accountId, node.path("export")));
         }
 
         private static ImportSettings importSettings(final String accountId, final JsonNode node) {
