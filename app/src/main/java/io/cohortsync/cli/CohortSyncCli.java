@@ -7,7 +7,9 @@ import picocli.CommandLine.Command;
 /** The {@code cohort-sync} command line: run the service, produce sample data, inspect topics, benchmark. */
 @Command(name = "cohort-sync", mixinStandardHelpOptions = true, version = "cohort-sync 0.1.0",
     description = "Amplitude cohorts to engagement-platform segments, on Kafka Streams.",
-    subcommands = {RunCommand.class, ProduceSampleCommand.class, InspectCommand.class})
+    subcommands = {RunCommand.class, ProduceSampleCommand.class, InspectCommand.class,
+        io.cohortsync.bench.BenchImportCommand.class, io.cohortsync.export.BenchExportCommand.class,
+        io.cohortsync.http.WebhookBenchmark.class})
 public final class CohortSyncCli {
 
     public static void main(final String[] args) {

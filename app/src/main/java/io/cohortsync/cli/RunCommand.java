@@ -26,14 +26,26 @@ final class RunCommand implements Callable<Integer> {
                     + "  Kafka:           %s (data in %s, kept across restarts)%n"
                     + "  Schema registry: %s (in-memory; Confluent REST API)%n"
                     + "  Accounts:        %s%n"
+                    + "  HTTP:            %s (webhook POST /webhooks/amplitude; API in /openapi.yaml)%n"
+                    + "                   %s%n"
                     + "Next, in another terminal from this directory:%n"
                     + "  java -jar app/target/cohort-sync.jar produce-sample%n"
                     + "  java -jar app/target/cohort-sync.jar inspect partner-sync%n"
                     + "Stop with Ctrl-C.%n%n",
                 service.bootstrapServers(), config.embeddedDataDir().toAbsolutePath(), service.schemaRegistryUrl(),
-                config.accounts().keySet());
+                config.accounts().keySet(), httpUrl(config, service), querySecurity(config));
         }
         service.awaitStop();
         return 0;
+    }
+
+    private static String httpUrl(final CohortSyncConfig config, final CohortSyncService service) {
+        return "http://" + config.httpAdvertisedHost() + ":" + service.httpPort();
+    }
+
+    private static String querySecurity(final CohortSyncConfig config) {
+        return config.httpToken().isPresent()
+            ? "queries and /metrics need Authorization: Bearer <http.token>; listening on " + config.httpHost()
+            : "no http.token set: queries and /metrics are open, so it listens on 127.0.0.1 only";
     }
 }

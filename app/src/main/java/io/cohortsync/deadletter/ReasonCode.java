@@ -21,5 +21,19 @@ public enum ReasonCode {
     /** The account is not configured. */
     UNKNOWN_ACCOUNT,
     /** A member carries none of the identifiers its account's import settings read (counted in the SyncReport). */
-    NO_IDENTIFIER
+    NO_IDENTIFIER,
+    /** Export: the event has no event name (Amplitude's required event_type). */
+    MISSING_EVENT_NAME,
+    /** Export: neither user_id nor device_id could be mapped for the event. */
+    NO_AMPLITUDE_ID,
+    /** Export: a mapped user_id or device_id is on Amplitude's list of invalid ids (null, anonymous, 0, ...). */
+    INVALID_AMPLITUDE_ID,
+    /** Export: a mapped user_id or device_id is shorter than the account's min-id-length. */
+    AMPLITUDE_ID_TOO_SHORT,
+    /** Export: a string in the event is longer than Amplitude's 1024 characters. */
+    VALUE_TOO_LONG,
+    /** Export: one event alone is larger than an Amplitude request may be. */
+    EVENT_TOO_LARGE,
+    /** Export: Amplitude answered 400 and listed the event (invalid or missing fields, silenced); message says why. */
+    AMPLITUDE_REJECTED
 }

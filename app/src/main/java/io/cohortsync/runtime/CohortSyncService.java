@@ -4,8 +4,11 @@ import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.embedded.EmbeddedConnection;
 import io.cohortsync.embedded.EmbeddedKafkaBroker;
 import io.cohortsync.embedded.EmbeddedRegistryServer;
+import io.cohortsync.http.CohortSyncHttpServer;
+import io.cohortsync.metrics.CohortSyncMetrics;
 import io.cohortsync.topology.CohortSyncTopology;
 import io.cohortsync.topology.Topics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.streams.CloseOptions;
@@ -39,7 +42,11 @@ public final class CohortSyncService implements AutoCloseable {
     private final String bootstrapServers;
     private final Topics topics;
     private final KafkaStreams streams;
+    private final CohortSyncMetrics metrics;
+    private final CohortSyncHttpServer http;
+    private final KafkaStreamsMetrics streamsMetrics;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile io.cohortsync.export.AmplitudeExporter exporter;
 
     private CohortSyncService(final CohortSyncConfig config, final EmbeddedKafkaBroker broker,
                               final EmbeddedRegistryServer registryServer) {
@@ -48,10 +55,21 @@ public final class CohortSyncService implements AutoCloseable {
         this.registryServer = registryServer;
         this.bootstrapServers = broker != null ? broker.bootstrapServers() : config.bootstrapServers();
         this.topics = Topics.create(config.topicPrefix(), config.serdeConfig());
-        final Properties props = StreamsSettings.of(config, bootstrapServers);
-        final Topology topology = CohortSyncTopology.build(config, topics, props);
-        LOG.debug("Topology:\n{}", topology.describe());
-        this.streams = new KafkaStreams(topology, props);
+        this.metrics = CohortSyncMetrics.prometheus();
+        // HTTP first: its bound port (http.port=0 picks one) is this instance's application.server.
+        this.http = CohortSyncHttpServer.start(config, topics, bootstrapServers, metrics);
+        try {
+            final Properties props = StreamsSettings.of(config, bootstrapServers, http.advertised());
+            final Topology topology = CohortSyncTopology.build(config, topics, props, metrics);
+            LOG.debug("Topology:\n{}", topology.describe());
+            this.streams = new KafkaStreams(topology, props);
+            this.streamsMetrics = new KafkaStreamsMetrics(streams);
+            streamsMetrics.bindTo(metrics.registry());
+            http.attach(streams, topology.describe());
+        } catch (final RuntimeException e) {
+            http.close();
+            throw e;
+        }
     }
 
     /** Starts the service; returns once Kafka Streams is starting (see {@link #awaitRunning}). */
@@ -66,7 +84,12 @@ public final class CohortSyncService implements AutoCloseable {
                     .writeTo(config.embeddedDataDir());
             }
             final CohortSyncService service = new CohortSyncService(config, broker, registryServer);
-            service.startStreams();
+            try {
+                service.startStreams();
+            } catch (final RuntimeException e) {
+                closeQuietly(service.http, service.streams);
+                throw e;
+            }
             return service;
         } catch (final IOException e) {
             closeQuietly(registryServer, broker);
@@ -100,6 +123,8 @@ public final class CohortSyncService implements AutoCloseable {
             broker != null ? "embedded" : "external", bootstrapServers, describeRegistry(), config.topicPrefix(),
             config.processingGuarantee());
         streams.start();
+        // After the topics exist; null when export.enabled is false or no account has an export section.
+        exporter = io.cohortsync.export.AmplitudeExporter.start(config, bootstrapServers, topics, metrics.registry());
     }
 
     private String describeRegistry() {
@@ -151,11 +176,30 @@ public final class CohortSyncService implements AutoCloseable {
         return config;
     }
 
+    /** The HTTP port actually bound (http.port, or the free one picked for 0). */
+    public int httpPort() {
+        return http.port();
+    }
+
+    /** The Amplitude exporter, or null when it is not running (export disabled, or no account exports). */
+    public io.cohortsync.export.AmplitudeExporter exporter() {
+        return exporter;
+    }
+
+    public CohortSyncHttpServer http() {
+        return http;
+    }
+
     @Override
     public void close() {
         LOG.info("Stopping cohort-sync");
+        // Ingress first: a webhook call now gets a refused connection, and Amplitude retries it later.
+        closeQuietly(http);
+        // The exporter waits (bounded) for Amplitude's answers in flight and commits what they finished.
+        closeQuietly(exporter);
         streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
             .withTimeout(CLOSE_TIMEOUT));
+        streamsMetrics.close();
         if (broker != null) {
             EmbeddedConnection.delete(config.embeddedDataDir());
         }

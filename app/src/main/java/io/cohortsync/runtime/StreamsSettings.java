@@ -4,6 +4,7 @@ import io.cohortsync.config.CohortSyncConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.state.HostInfo;
 
 import java.util.Properties;
 
@@ -11,6 +12,14 @@ import java.util.Properties;
 public final class StreamsSettings {
 
     private StreamsSettings() {
+    }
+
+    /** With this instance's {@code application.server}, so any instance can find the owner of a key. */
+    public static Properties of(final CohortSyncConfig config, final String bootstrapServers,
+                                final HostInfo applicationServer) {
+        final Properties props = of(config, bootstrapServers);
+        props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, applicationServer.host() + ":" + applicationServer.port());
+        return props;
     }
 
     public static Properties of(final CohortSyncConfig config, final String bootstrapServers) {

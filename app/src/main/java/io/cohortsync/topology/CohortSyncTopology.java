@@ -6,6 +6,9 @@ import io.cohortsync.ingest.IngestSettings;
 import io.cohortsync.ingest.IngestTopology;
 import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.membership.MembershipTopology;
+import io.cohortsync.membership.ProfileSegmentsTopology;
+import io.cohortsync.metrics.CohortSyncMetrics;
+import io.cohortsync.metrics.OutputMetrics;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.KStream;
@@ -28,6 +31,12 @@ public final class CohortSyncTopology {
     }
 
     public static Topology build(final CohortSyncConfig config, final Topics topics, final Properties streamsProps) {
+        return build(config, topics, streamsProps, CohortSyncMetrics.noop());
+    }
+
+    /** The topology, counting into {@code metrics}; the read-only HTTP and metrics stages follow the outputs. */
+    public static Topology build(final CohortSyncConfig config, final Topics topics, final Properties streamsProps,
+                                 final CohortSyncMetrics metrics) {
         final StreamsBuilder builder = new StreamsBuilder();
         final int partitions = config.partitions();
         final IngestTopology.Outputs ingested = IngestTopology.addTo(builder, topics, ingestSettings(config, topics),
@@ -35,7 +44,16 @@ public final class CohortSyncTopology {
         final KStream<String, ResolvedChunk> resolved = IdentityTopology.addTo(builder, topics, ingested.lookups(),
             partitions, config.maxRecordBytes());
         MembershipTopology.addTo(builder, topics, ingested.batches(), resolved, config.markerRetention());
-        return builder.build(streamsProps);
+        io.cohortsync.export.ExportTopology.addTo(builder, topics, config.accounts(), config.maxRecordBytes());
+        return withReadOnlyStages(builder.build(streamsProps), config, topics, metrics);
+    }
+
+    /** Added last, to the built topology, so they share the sources of topics a DSL stage already reads. */
+    private static Topology withReadOnlyStages(final Topology topology, final CohortSyncConfig config,
+                                               final Topics topics, final CohortSyncMetrics metrics) {
+        ProfileSegmentsTopology.addTo(topology, topics, config.maxRecordBytes(), metrics);
+        OutputMetrics.addTo(topology, topics, metrics);
+        return topology;
     }
 
     private static IngestSettings ingestSettings(final CohortSyncConfig config, final Topics topics) {

@@ -1,0 +1,296 @@
+package io.cohortsync.export;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
+/**
+ * One account's export state, owned by the exporter's thread: its users' queues, which users may be sent now, the
+ * requests in flight, the backoff after failures, and the request limits (halved by a 413, restored by successes).
+ */
+final class AccountExport {
+
+    private static final long NONE = Long.MIN_VALUE;
+
+    final String accountId;
+    final ExportSettings settings;
+    final URI url;
+    final EventJson.Envelope envelope;
+    final AmplitudeSink sink;
+    final ExportMetrics metrics;
+    private final ExporterSettings exporter;
+    private final int idRate;
+    private final Map<String, UserQueue> queues = new HashMap<>();
+    private final LinkedHashSet<UserQueue> ready = new LinkedHashSet<>();
+    private final java.util.ArrayDeque<PendingEvent> readOrder = new java.util.ArrayDeque<>();
+    private final PriorityQueue<UserQueue> waiting = new PriorityQueue<>(Comparator.comparingLong(q -> q.notBefore));
+    int inFlight;
+    int pending;
+    boolean stopped;
+    private int failures;
+    private long backoffUntil = NONE;
+    private long lingerStart = NONE;
+    private int eventLimit;
+    private int byteLimit;
+
+    AccountExport(final String accountId, final ExportSettings settings, final ExporterSettings exporter,
+                  final AmplitudeSink sink, final ExportMetrics metrics) {
+        this.accountId = accountId;
+        this.settings = settings;
+        this.exporter = exporter;
+        this.url = settings.url();
+        this.envelope = EventJson.Envelope.of(settings.apiKey(), settings.minIdLength());
+        this.sink = sink;
+        this.metrics = metrics;
+        this.idRate = exporter.eventsPerIdPerSecond(settings.endpoint());
+        this.eventLimit = settings.endpoint().maxEvents();
+        this.byteLimit = settings.endpoint().maxBytes();
+    }
+
+    /** Amplitude's answer text with the API key masked, in case an answer ever echoes it. */
+    String redact(final String text) {
+        final String key = settings.apiKey().reveal();
+        return text == null || key.isEmpty() ? text : text.replace(key, "****");
+    }
+
+    /** Whether one event alone fits in a request. */
+    boolean fits(final byte[] json) {
+        return envelope.overhead() + json.length <= settings.endpoint().maxBytes();
+    }
+
+    void add(final PendingEvent event, final String key, final long now) {
+        final UserQueue queue = queues.computeIfAbsent(key, k -> new UserQueue(k, idRate, now));
+        event.queue = queue;
+        queue.events.addLast(event);
+        readOrder.addLast(event);
+        pending++;
+        if (queue.state == UserQueue.State.IDLE) {
+            schedule(queue, now);
+        }
+    }
+
+    /** Puts a queue that has nothing in flight where it belongs: ready, waiting for its time, or idle. */
+    private void schedule(final UserQueue queue, final long now) {
+        if (queue.events.isEmpty()) {
+            queue.state = UserQueue.State.IDLE;
+            return;
+        }
+        final long readyAt = queue.readyAt(now);
+        if (readyAt <= now) {
+            queue.state = UserQueue.State.READY;
+            ready.add(queue);
+        } else {
+            queue.notBefore = readyAt;
+            queue.state = UserQueue.State.WAITING;
+            waiting.add(queue);
+        }
+    }
+
+    /** Moves users whose throttle or pacing has passed to the ready set. */
+    private void promote(final long now) {
+        while (!waiting.isEmpty() && waiting.peek().notBefore <= now) {
+            final UserQueue queue = waiting.poll();
+            schedule(queue, now);
+        }
+    }
+
+    /**
+     * The next request to send now, or null: a full one whenever the ready users fill it, a partial one once the
+     * oldest ready event has lingered long enough, nothing during a backoff or with all request slots busy.
+     * Events of revoked partitions met on the way are dropped through {@code drop}.
+     */
+    Batch nextBatch(final long now, final Consumer<PendingEvent> drop) {
+        if (stopped || inFlight >= exporter.maxInFlightRequests() || backoffUntil != NONE && now < backoffUntil) {
+            return null;
+        }
+        promote(now);
+        if (ready.isEmpty()) {
+            lingerStart = NONE;
+            return null;
+        }
+        if (!canFill(now)) {
+            if (lingerStart == NONE) {
+                lingerStart = now;
+            }
+            if (now - lingerStart < exporter.linger().toNanos()) {
+                return null;
+            }
+        }
+        final Batch batch = build(now, drop);
+        lingerStart = ready.isEmpty() ? NONE : now;
+        return batch.events.isEmpty() ? null : batch;
+    }
+
+    /** Whether the ready users hold enough to fill a request. */
+    private boolean canFill(final long now) {
+        int events = 0;
+        long bytes = envelope.overhead();
+        for (final UserQueue queue : ready) {
+            int allowed = queue.allowance(now);
+            for (final PendingEvent event : queue.events) {
+                if (allowed-- <= 0) {
+                    break;
+                }
+                events++;
+                bytes += event.json.length + 1;
+                if (events >= eventLimit || bytes >= byteLimit) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private Batch build(final long now, final Consumer<PendingEvent> drop) {
+        final Batch batch = new Batch(this, envelope.overhead());
+        final Iterator<UserQueue> candidates = ready.iterator();
+        boolean full = false;
+        while (!full && candidates.hasNext() && batch.events.size() < eventLimit) {
+            final UserQueue queue = candidates.next();
+            final int allowed = queue.allowance(now);
+            int taken = 0;
+            while (taken < allowed && !queue.events.isEmpty() && batch.events.size() < eventLimit) {
+                final PendingEvent event = queue.events.peekFirst();
+                if (event.abandoned()) {
+                    queue.events.pollFirst();
+                    pending--;
+                    drop.accept(event);
+                    continue;
+                }
+                if (!batch.events.isEmpty() && batch.bytes + batch.cost(event) > byteLimit) {
+                    full = true;
+                    break;
+                }
+                batch.add(queue.events.pollFirst());
+                taken++;
+            }
+            // Never schedule() here: it would add to the set being iterated.
+            if (taken > 0) {
+                candidates.remove();
+                queue.spend(taken);
+                queue.state = UserQueue.State.IN_FLIGHT;
+                batch.users.add(queue);
+            } else if (queue.events.isEmpty()) {
+                candidates.remove();
+                queue.state = UserQueue.State.IDLE;
+            }
+        }
+        if (!batch.events.isEmpty()) {
+            inFlight++;
+        }
+        return batch;
+    }
+
+    /** Puts events of an answered request back at the front of their users' queues, in their original order. */
+    void requeue(final List<PendingEvent> events) {
+        for (int i = events.size() - 1; i >= 0; i--) {
+            final PendingEvent event = events.get(i);
+            event.queue.events.addFirst(event);
+        }
+    }
+
+    /** Blocks a user (after a 429) until {@code until}. */
+    void throttle(final UserQueue queue, final long until) {
+        queue.notBefore = Math.max(queue.notBefore, until);
+    }
+
+    /** Ends a request: its users may be scheduled again. */
+    void release(final Batch batch, final long now) {
+        inFlight--;
+        for (final UserQueue queue : batch.users) {
+            schedule(queue, now);
+        }
+    }
+
+    /** An event left the account's buffer (accepted, dead-lettered, parked or dropped). */
+    void finished(final int events) {
+        pending -= events;
+    }
+
+    void succeeded() {
+        failures = 0;
+        backoffUntil = NONE;
+        eventLimit = Math.min(settings.endpoint().maxEvents(), eventLimit * 2);
+        byteLimit = Math.min(settings.endpoint().maxBytes(), byteLimit * 2);
+    }
+
+    /** A 5xx or timeout: the whole account waits, exponentially longer per failure in a row, with jitter. */
+    void backOff(final long now) {
+        failures++;
+        final long initial = exporter.retryBackoff().toNanos();
+        final long max = exporter.retryBackoffMax().toNanos();
+        final long exponential = failures >= 30 ? max : Math.min(max, initial << (failures - 1));
+        final long jittered = (long) (exponential * (0.5 + ThreadLocalRandom.current().nextDouble() * 0.5));
+        backoffUntil = now + jittered;
+    }
+
+    /** A 413 (or an unexplained 400): the next requests carry at most half of this one. */
+    void shrink(final Batch batch) {
+        eventLimit = Math.max(1, batch.events.size() / 2);
+        byteLimit = Math.max(envelope.overhead() + 1, batch.bytes / 2);
+    }
+
+    /** Stops the account: returns every queued event (to be parked); later events are parked as they arrive. */
+    List<PendingEvent> stop() {
+        stopped = true;
+        final List<PendingEvent> queued = new ArrayList<>();
+        queues.values().forEach(queue -> {
+            queued.addAll(queue.events);
+            queue.events.clear();
+        });
+        queues.clear();
+        ready.clear();
+        waiting.clear();
+        readOrder.clear();
+        pending -= queued.size();
+        return queued;
+    }
+
+    /** When this account next has something to do (linger end, backoff end, a throttle passing), or NONE. */
+    long nextWake(final long now) {
+        if (stopped) {
+            return NONE;
+        }
+        long wake = NONE;
+        if (backoffUntil != NONE && backoffUntil > now) {
+            return backoffUntil;
+        }
+        if (!ready.isEmpty() && inFlight < exporter.maxInFlightRequests()) {
+            wake = lingerStart == NONE ? now : lingerStart + exporter.linger().toNanos();
+        }
+        if (!waiting.isEmpty()) {
+            wake = wake == NONE ? waiting.peek().notBefore : Math.min(wake, waiting.peek().notBefore);
+        }
+        return wake;
+    }
+
+    static boolean isNone(final long time) {
+        return time == NONE;
+    }
+
+    /**
+     * Record timestamp of the oldest event read and not yet accepted, dead-lettered or parked, or NONE. Events finish
+     * roughly in the order they were read, so popping finished ones off the front is cheap.
+     */
+    long oldestPendingTimestamp() {
+        // Accepted and dead-lettered events have no queue any more; parked ones are done.
+        while (!readOrder.isEmpty() && (readOrder.peekFirst().done || readOrder.peekFirst().abandoned()
+            || readOrder.peekFirst().queue == null)) {
+            readOrder.pollFirst();
+        }
+        return readOrder.isEmpty() ? NONE : readOrder.peekFirst().timestamp;
+    }
+
+    /** Forgets idle users whose pacing has fully recovered, so the map holds only users with recent traffic. */
+    void forgetIdleUsers(final long now) {
+        queues.values().removeIf(queue -> queue.forgettable(now));
+    }
+}

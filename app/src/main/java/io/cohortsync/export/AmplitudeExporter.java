@@ -1,0 +1,736 @@
+package io.cohortsync.export;
+
+import io.cohortsync.avro.AmplitudeEvent;
+import io.cohortsync.avro.DeadLetter;
+import io.cohortsync.config.AccountSettings;
+import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.deadletter.InputDecoder;
+import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.serde.SchemaRegistryUnavailableException;
+import io.cohortsync.topology.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Consumes {@code cohort-sync.amplitude-export} (one consumer group, read_committed) and posts the events to
+ * Amplitude, per account, honouring its contract (ARCHITECTURE section 6; README "Export to Amplitude"):
+ * <ul>
+ *   <li>requests of at most 2000 events and 1 MB (20 MB on /batch), filled when there is a backlog, sent after a
+ *   short linger when there is none; up to {@code export.max-in-flight-requests} per account;</li>
+ *   <li>per-user order: a user's events are in at most one request at a time, in offset order;</li>
+ *   <li>an offset is committed only when every record before it was accepted or dead-lettered;</li>
+ *   <li>413 halves the request; 400 dead-letters the listed events and resends the rest; 429 makes only the
+ *   throttled users and devices wait; 5xx and timeouts back off with jitter and retry forever; 401/403 or an
+ *   invalid key stops that account only, its offsets staying put.</li>
+ * </ul>
+ *
+ * <p>One thread owns all state: it polls Kafka, builds and sends requests, and applies the answers, which the HTTP
+ * client hands back through a queue. The consumer keeps polling (paused when too much is buffered), so it stays in
+ * its group however long Amplitude takes.
+ */
+public final class AmplitudeExporter implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AmplitudeExporter.class);
+    private static final Duration IDLE_POLL = Duration.ofMillis(100);
+    private static final Duration BUSY_POLL = Duration.ofMillis(5);
+    private static final long PAUSED_WAIT_MS = 50;
+    private static final long GAUGE_INTERVAL_NANOS = Duration.ofSeconds(1).toNanos();
+    private static final long SWEEP_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
+
+    private final ExporterSettings settings;
+    private final String exportTopic;
+    private final String deadLetterTopic;
+    private final InputDecoder<AmplitudeEvent> decoder;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final KafkaProducer<byte[], DeadLetter> deadLetters;
+    private final Map<String, AccountExport> accounts = new LinkedHashMap<>();
+    private final AmplitudeClient http;
+    private final DryRunFile dryRun;
+    private final BlockingQueue<Runnable> completions = new LinkedBlockingQueue<>();
+    private final Map<TopicPartition, PartitionProgress> partitions = new HashMap<>();
+    private final Map<String, Long> lastWarning = new HashMap<>();
+    private final EventJson.Writer jsonWriter = new EventJson.Writer();
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile boolean halted;
+    private volatile Throwable failure;
+    private int buffered;
+    private int deadLettersInFlight;
+    private boolean paused;
+    private long lastCommit = System.nanoTime();
+    private long lastGauges = System.nanoTime();
+    private long lastSweep = System.nanoTime();
+
+    private AmplitudeExporter(final ExporterSettings settings, final Map<String, ExportSettings> exports,
+                              final Map<String, Object> kafkaConfig, final Topics topics,
+                              final MeterRegistry registry) {
+        this.settings = settings;
+        this.exportTopic = topics.amplitudeExport.name();
+        this.deadLetterTopic = topics.deadLetters.name();
+        this.decoder = new InputDecoder<>(topics.amplitudeExport.valueSerde().deserializer(), Integer.MAX_VALUE);
+        this.http = new AmplitudeClient(settings.requestTimeout());
+        this.dryRun = exports.values().stream().anyMatch(ExportSettings::dryRun)
+            ? DryRunFile.open(settings.dryRunFile()) : null;
+        exports.forEach((accountId, export) -> accounts.put(accountId, new AccountExport(accountId, export, settings,
+            export.dryRun() ? dryRun.forAccount(accountId) : http, new ExportMetrics(registry, accountId))));
+        this.consumer = new KafkaConsumer<>(consumerConfig(kafkaConfig, settings.groupId()),
+            new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.deadLetters = new KafkaProducer<>(producerConfig(kafkaConfig), new ByteArraySerializer(),
+            topics.deadLetters.valueSerde().serializer());
+        this.thread = new Thread(this::run, "amplitude-exporter");
+        this.thread.setDaemon(true);
+        io.micrometer.core.instrument.Gauge.builder("cohort.sync.export.running", this, e -> e.isRunning() ? 1 : 0)
+            .description("1 while the Amplitude exporter's loop runs; 0 after a stop or a failure (see the log)")
+            .register(registry);
+    }
+
+    /**
+     * Starts the exporter for every account with an {@code export} section, or returns null when none has one.
+     * {@code kafkaConfig} holds the bootstrap servers and any client settings to pass through.
+     */
+    public static AmplitudeExporter start(final ExporterSettings settings, final Map<String, ExportSettings> exports,
+                                          final Map<String, Object> kafkaConfig, final Topics topics,
+                                          final MeterRegistry registry) {
+        if (exports.isEmpty()) {
+            LOG.info("No account has an export section: the Amplitude exporter is not started");
+            return null;
+        }
+        final AmplitudeExporter exporter = new AmplitudeExporter(settings, exports, kafkaConfig, topics, registry);
+        exporter.describe();
+        exporter.thread.start();
+        return exporter;
+    }
+
+    /** Starts the exporter from the service's configuration (null when export is disabled or no account exports). */
+    public static AmplitudeExporter start(final CohortSyncConfig config, final String bootstrapServers,
+                                          final Topics topics, final MeterRegistry registry) {
+        if (!config.exportEnabled()) {
+            LOG.info("export.enabled is false: the Amplitude exporter is not started");
+            return null;
+        }
+        final Map<String, ExportSettings> exports = exportsOf(config.accounts().values());
+        final Map<String, Object> kafka = new HashMap<>(config.kafkaPassThrough());
+        kafka.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return start(ExporterSettings.from(config), exports, kafka, topics, registry);
+    }
+
+    /** Accounts of a config that export, by id. */
+    public static Map<String, ExportSettings> exportsOf(final Collection<AccountSettings> accounts) {
+        final Map<String, ExportSettings> exports = new LinkedHashMap<>();
+        accounts.forEach(account -> account.exportSettings().ifPresent(e -> exports.put(account.accountId(), e)));
+        return exports;
+    }
+
+    private void describe() {
+        accounts.values().forEach(account -> {
+            if (account.settings.dryRun()) {
+                LOG.info("Amplitude export of account '{}' is a DRY RUN (no api-key): the request bodies it would send "
+                    + "to {} are written to {}", account.accountId, account.url, dryRun.file());
+            } else {
+                LOG.info("Amplitude export of account '{}': {} ({} events, user_id <- {}, device_id <- {}, api-key {})",
+                    account.accountId, account.url, account.settings.events(), account.settings.userId(),
+                    account.settings.deviceId(), account.settings.apiKey());
+            }
+        });
+        LOG.info("Amplitude exporter consuming {} as group {}", exportTopic, settings.groupId());
+    }
+
+    private static Map<String, Object> consumerConfig(final Map<String, Object> kafka, final String groupId) {
+        final Map<String, Object> config = new HashMap<>(kafka);
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        config.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+        return config;
+    }
+
+    private static Map<String, Object> producerConfig(final Map<String, Object> kafka) {
+        final Map<String, Object> config = new HashMap<>(kafka);
+        config.keySet().removeIf(key -> ConsumerConfig.configNames().contains(key)
+            && !ProducerConfig.configNames().contains(key));
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        return config;
+    }
+
+    // ---------------------------------------------------------------------------------------------------- the loop
+
+    private void run() {
+        try {
+            consumer.subscribe(List.of(exportTopic), new Rebalance());
+            while (running && !halted) {
+                final ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout(System.nanoTime()));
+                if (halted) {
+                    return;
+                }
+                ingestAll(records, System.nanoTime());
+                runCompletions(paused ? waitMillis(System.nanoTime()) : 0);
+                if (halted) {
+                    return;
+                }
+                dispatch(System.nanoTime());
+                applyBackpressure();
+                maintain(System.nanoTime());
+            }
+            finishInFlight();
+            commit(true, List.copyOf(partitions.values()));
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (final RuntimeException | Error e) {
+            failure = e;
+            LOG.error("The Amplitude exporter failed and stopped; uncommitted events are sent again after a restart. "
+                + "Cause: {}", e.toString(), e);
+        } finally {
+            closeClients();
+        }
+    }
+
+    private Duration pollTimeout(final long now) {
+        if (paused) {
+            return Duration.ZERO;
+        }
+        if (requestsInFlight() > 0 || deadLettersInFlight > 0) {
+            return BUSY_POLL;
+        }
+        final long wake = nextWake(now);
+        if (AccountExport.isNone(wake)) {
+            return IDLE_POLL;
+        }
+        final long millis = TimeUnit.NANOSECONDS.toMillis(wake - now);
+        return Duration.ofMillis(Math.max(1, Math.min(IDLE_POLL.toMillis(), millis)));
+    }
+
+    private long waitMillis(final long now) {
+        final long wake = nextWake(now);
+        if (AccountExport.isNone(wake) || requestsInFlight() > 0 || deadLettersInFlight > 0) {
+            return PAUSED_WAIT_MS;
+        }
+        return Math.max(1, Math.min(PAUSED_WAIT_MS, TimeUnit.NANOSECONDS.toMillis(wake - now)));
+    }
+
+    private long nextWake(final long now) {
+        long wake = Long.MIN_VALUE;
+        for (final AccountExport account : accounts.values()) {
+            final long accountWake = account.nextWake(now);
+            if (!AccountExport.isNone(accountWake) && (AccountExport.isNone(wake) || accountWake < wake)) {
+                wake = accountWake;
+            }
+        }
+        return wake;
+    }
+
+    private int requestsInFlight() {
+        int total = 0;
+        for (final AccountExport account : accounts.values()) {
+            total += account.inFlight;
+        }
+        return total;
+    }
+
+    private void runCompletions(final long waitMillis) throws InterruptedException {
+        Runnable next = waitMillis > 0 ? completions.poll(waitMillis, TimeUnit.MILLISECONDS) : completions.poll();
+        while (next != null) {
+            next.run();
+            next = completions.poll();
+        }
+    }
+
+    private void applyBackpressure() {
+        final boolean full = buffered >= settings.maxBufferedEvents();
+        if (full && !paused) {
+            consumer.pause(consumer.assignment());
+            paused = true;
+        } else if (!full && paused) {
+            consumer.resume(consumer.paused());
+            paused = false;
+        }
+    }
+
+    private void maintain(final long now) {
+        if (now - lastCommit >= settings.commitInterval().toNanos()) {
+            commit(false, partitions.values());
+            lastCommit = now;
+        }
+        if (now - lastGauges >= GAUGE_INTERVAL_NANOS) {
+            final long wallNow = System.currentTimeMillis();
+            final boolean sweep = now - lastSweep >= SWEEP_INTERVAL_NANOS;
+            accounts.values().forEach(account -> {
+                account.metrics.pending.set(account.pending);
+                final long oldest = account.oldestPendingTimestamp();
+                account.metrics.lagMillis.set(AccountExport.isNone(oldest) ? 0 : Math.max(0, wallNow - oldest));
+                if (sweep) {
+                    account.forgetIdleUsers(now);
+                }
+            });
+            lastSweep = sweep ? now : lastSweep;
+            lastGauges = now;
+        }
+    }
+
+    /** A clean stop: no new requests; the answers of those in flight are awaited (bounded) and applied. */
+    private void finishInFlight() throws InterruptedException {
+        final long deadline = System.nanoTime() + settings.closeTimeout().toNanos();
+        while ((requestsInFlight() > 0 || deadLettersInFlight > 0) && System.nanoTime() < deadline) {
+            runCompletions(PAUSED_WAIT_MS);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ reading
+
+    private void ingestAll(final ConsumerRecords<byte[], byte[]> records, final long now) {
+        for (final TopicPartition partition : records.partitions()) {
+            for (final ConsumerRecord<byte[], byte[]> record : records.records(partition)) {
+                try {
+                    ingest(record, now);
+                } catch (final SchemaRegistryUnavailableException e) {
+                    // Not the record's fault: read it again on a later poll (the registry client's own timeout
+                    // spaces the attempts out); nothing after it in this partition is taken before it.
+                    warnOnce("registry", "The schema registry is unavailable (" + e.getMessage() + "); export "
+                        + "records are read again until it answers");
+                    consumer.seek(partition, record.offset());
+                    break;
+                }
+            }
+        }
+    }
+
+    private void ingest(final ConsumerRecord<byte[], byte[]> record, final long now) {
+        final PartitionProgress progress = partitions.get(new TopicPartition(record.topic(), record.partition()));
+        if (progress == null) {
+            return;
+        }
+        final InputDecoder.Result<AmplitudeEvent> decoded = decoder.decode(record.topic(), record.value());
+        if (decoded.rejected() || decoded.value() == null) {
+            final PendingEvent bad = track(progress, record, null, null, now);
+            deadLetter(bad, decoded.rejected() ? decoded.reason() : ReasonCode.DESERIALIZATION_FAILED,
+                decoded.rejected() ? decoded.message() : "an export record must have a value; got a tombstone");
+            return;
+        }
+        final AmplitudeEvent event = decoded.value();
+        final AccountExport account = accounts.get(event.getAccountId());
+        if (account == null) {
+            deadLetter(track(progress, record, event, null, now), ReasonCode.UNKNOWN_ACCOUNT, "account '"
+                + event.getAccountId() + "' has no export settings (accounts." + event.getAccountId() + ".export)");
+            return;
+        }
+        if (account.stopped) {
+            progress.park(record.offset());
+            return;
+        }
+        final byte[] json = jsonWriter.write(event);
+        final PendingEvent pending = track(progress, record, event, json, now);
+        if (!account.fits(json)) {
+            deadLetter(pending, ReasonCode.EVENT_TOO_LARGE, "the event alone is " + json.length + " bytes; a "
+                + account.settings.endpoint() + " request may carry " + account.settings.endpoint().maxBytes());
+            return;
+        }
+        final String key = record.key() != null ? new String(record.key(), StandardCharsets.UTF_8)
+            : ExportMapper.key(event);
+        account.add(pending, key, now);
+        buffered++;
+    }
+
+    private static PendingEvent track(final PartitionProgress progress, final ConsumerRecord<byte[], byte[]> record,
+                                      final AmplitudeEvent event, final byte[] json, final long now) {
+        final PendingEvent pending = new PendingEvent(progress, record.offset(), record.timestamp(), record.key(),
+            record.value(), event, json, now);
+        progress.track(pending);
+        return pending;
+    }
+
+    // ----------------------------------------------------------------------------------------------- sending
+
+    private void dispatch(final long now) {
+        for (final AccountExport account : accounts.values()) {
+            Batch batch = account.nextBatch(now, this::dropAbandoned);
+            while (batch != null) {
+                send(batch);
+                batch = account.nextBatch(now, this::dropAbandoned);
+            }
+        }
+    }
+
+    private void send(final Batch batch) {
+        final AccountExport account = batch.account;
+        account.sink.post(account.url, batch.body(), batch.events.size()).whenComplete((response, error) ->
+            completions.add(() -> onAnswer(batch, response != null ? response
+                : AmplitudeResponse.failed(error, false))));
+    }
+
+    private void dropAbandoned(final PendingEvent event) {
+        buffered--;
+    }
+
+    // --------------------------------------------------------------------------------------------- answers
+
+    private void onAnswer(final Batch batch, final AmplitudeResponse response) {
+        final long now = System.nanoTime();
+        final AccountExport account = batch.account;
+        account.metrics.request(response.statusLabel(), batch.events.size(), batch.fill());
+        final List<PendingEvent> live = new ArrayList<>(batch.events.size());
+        for (final PendingEvent event : batch.events) {
+            if (event.abandoned()) {
+                account.finished(1);
+                buffered--;
+            } else {
+                live.add(event);
+            }
+        }
+        if (response.accepted()) {
+            live.forEach(this::accepted);
+            account.metrics.sent(live.size());
+            account.succeeded();
+        } else if (response.authenticationFailed()) {
+            stop(account, response, live);
+        } else if (response.status() == 413) {
+            onTooLarge(batch, live, response);
+        } else if (response.status() == 400) {
+            onRejected(batch, response);
+        } else if (response.status() == 429) {
+            onThrottled(batch, response, now);
+        } else {
+            warn(account, response, "retrying with backoff");
+            account.requeue(live);
+            account.metrics.retried(response.statusLabel(), live.size());
+            account.backOff(now);
+        }
+        account.release(batch, now);
+    }
+
+    private void accepted(final PendingEvent event) {
+        event.done = true;
+        event.queue = null;
+        buffered--;
+        accountOf(event).finished(1);
+    }
+
+    private AccountExport accountOf(final PendingEvent event) {
+        return accounts.get(event.event.getAccountId());
+    }
+
+    private void onTooLarge(final Batch batch, final List<PendingEvent> live, final AmplitudeResponse response) {
+        final AccountExport account = batch.account;
+        if (batch.events.size() > 1) {
+            account.shrink(batch);
+            account.requeue(live);
+            account.metrics.retried("413", live.size());
+            return;
+        }
+        live.forEach(event -> rejectWithAmplitudeReason(event, ReasonCode.EVENT_TOO_LARGE,
+            "Amplitude answered 413 '" + account.redact(response.error()) + "' to a request with this event alone"));
+    }
+
+    private void onRejected(final Batch batch, final AmplitudeResponse response) {
+        final AccountExport account = batch.account;
+        final Map<Integer, String> listed = response.rejectedEvents();
+        if (listed.isEmpty()) {
+            final List<PendingEvent> live = batch.events.stream().filter(e -> !e.abandoned()).toList();
+            if (batch.events.size() > 1) {
+                // A 400 that names no event: halve the requests until the offending event is alone.
+                warn(account, response, "splitting the request to isolate the event it refuses");
+                account.shrink(batch);
+                account.requeue(live);
+                account.metrics.retried("400", live.size());
+            } else {
+                live.forEach(event -> rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,
+                    "Amplitude answered 400 '" + account.redact(response.error()) + "'"));
+            }
+            return;
+        }
+        final List<PendingEvent> rest = new ArrayList<>();
+        for (int i = 0; i < batch.events.size(); i++) {
+            final PendingEvent event = batch.events.get(i);
+            final String reason = listed.get(i);
+            if (event.abandoned()) {
+                continue;
+            }
+            if (reason != null) {
+                rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,
+                    "Amplitude answered 400 " + account.redact(reason));
+            } else {
+                rest.add(event);
+            }
+        }
+        account.requeue(rest);
+        account.metrics.retried("400", rest.size());
+    }
+
+    private void onThrottled(final Batch batch, final AmplitudeResponse response, final long now) {
+        final AccountExport account = batch.account;
+        final Set<String> users = response.throttledUsers();
+        final Set<String> devices = response.throttledDevices();
+        final Set<Integer> indexes = response.throttledEvents();
+        final Set<String> quotaUsers = response.quotaUsers();
+        final Set<String> quotaDevices = response.quotaDevices();
+        final long throttledUntil = now + settings.throttleWait().toNanos();
+        final long quotaUntil = now + settings.dailyQuotaWait().toNanos();
+        final List<PendingEvent> live = new ArrayList<>();
+        boolean anyThrottled = false;
+        for (int i = 0; i < batch.events.size(); i++) {
+            final PendingEvent event = batch.events.get(i);
+            if (event.abandoned()) {
+                continue;
+            }
+            live.add(event);
+            final String userId = event.event.getUserId();
+            final String deviceId = event.event.getDeviceId();
+            if (userId != null && quotaUsers.contains(userId) || deviceId != null && quotaDevices.contains(deviceId)) {
+                account.throttle(event.queue, quotaUntil);
+                anyThrottled = true;
+            } else if (userId != null && users.contains(userId) || deviceId != null && devices.contains(deviceId)
+                || indexes.contains(i)) {
+                account.throttle(event.queue, throttledUntil);
+                anyThrottled = true;
+            }
+        }
+        account.requeue(live);
+        account.metrics.retried("429", live.size());
+        if (!anyThrottled) {
+            // A 429 that names nobody: slow the whole account down instead.
+            warn(account, response, "no throttled id listed; backing off");
+            account.backOff(now);
+        }
+    }
+
+    private void stop(final AccountExport account, final AmplitudeResponse response, final List<PendingEvent> live) {
+        if (!account.stopped) {
+            LOG.error("Amplitude export STOPPED for account '{}': Amplitude answered {} '{}' at {}. Its API key "
+                    + "(accounts.{}.export.api-key) is invalid or not allowed. Its offsets stay where they are and "
+                    + "other accounts keep exporting; fix the key and restart cohort-sync to resume.",
+                account.accountId, response.statusLabel(), account.redact(response.error()), account.url,
+                account.accountId);
+            account.metrics.stopped.set(1);
+        }
+        final List<PendingEvent> parked = new ArrayList<>(live);
+        account.finished(live.size());
+        parked.addAll(account.stop());
+        for (final PendingEvent event : parked) {
+            event.partition.park(event.offset);
+            event.done = true;
+            buffered--;
+        }
+    }
+
+    private void rejectWithAmplitudeReason(final PendingEvent event, final ReasonCode reason, final String message) {
+        final AccountExport account = accountOf(event);
+        account.finished(1);
+        buffered--;
+        event.queue = null;
+        deadLetter(event, reason, message);
+    }
+
+    private void warn(final AccountExport account, final AmplitudeResponse response, final String action) {
+        warnOnce(account.accountId + "|" + response.statusLabel(), "Amplitude answered " + response.statusLabel()
+            + " '" + account.redact(response.error()) + "' for account '" + account.accountId + "'; " + action
+            + " (logged at most every 10 s per status)");
+    }
+
+    /** Logs a warning at most every 10 s per key, so a long outage does not flood the log. */
+    private void warnOnce(final String key, final String message) {
+        final long now = System.nanoTime();
+        final Long last = lastWarning.get(key);
+        if (last == null || now - last > Duration.ofSeconds(10).toNanos()) {
+            lastWarning.put(key, now);
+            LOG.warn(message);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------- dead letters
+
+    private void deadLetter(final PendingEvent event, final ReasonCode reason, final String message) {
+        final DeadLetter letter = DeadLetter.newBuilder()
+            .setReasonCode(reason.name())
+            .setMessage(message)
+            .setSourceTopic(event.partition.partition.topic())
+            .setSourcePartition(event.partition.partition.partition())
+            .setSourceOffset(event.offset)
+            .setSourceTimestamp(Instant.ofEpochMilli(event.timestamp))
+            .setKey(event.rawKey == null ? null : ByteBuffer.wrap(event.rawKey))
+            .setValue(event.rawValue == null ? null : ByteBuffer.wrap(event.rawValue))
+            .setOccurredAt(Instant.now())
+            .build();
+        deadLettersInFlight++;
+        deadLetters.send(new ProducerRecord<>(deadLetterTopic, event.rawKey, letter), (metadata, error) ->
+            completions.add(() -> onDeadLettered(event, reason, message, error)));
+    }
+
+    private void onDeadLettered(final PendingEvent event, final ReasonCode reason, final String message,
+                                final Exception error) {
+        deadLettersInFlight--;
+        if (error != null) {
+            LOG.warn("Cannot write a dead letter for {}-{}@{} ({}); trying again", event.partition.partition.topic(),
+                event.partition.partition.partition(), event.offset, error.toString());
+            deadLetter(event, reason, message);
+            return;
+        }
+        event.done = true;
+        if (event.event != null && accounts.containsKey(event.event.getAccountId())) {
+            accounts.get(event.event.getAccountId()).metrics.rejected(reason.name());
+        }
+        LOG.warn("Dead-lettered export record {}-{}@{}: {} ({})", event.partition.partition.topic(),
+            event.partition.partition.partition(), event.offset, reason, message);
+    }
+
+    // --------------------------------------------------------------------------------------------- offsets
+
+    private void commit(final boolean sync, final Collection<PartitionProgress> which) {
+        final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (final PartitionProgress progress : which) {
+            if (!progress.seen() || progress.revoked) {
+                continue;
+            }
+            final long offset = progress.commitOffset(consumer.position(progress.partition));
+            if (offset > progress.committed()) {
+                offsets.put(progress.partition, new OffsetAndMetadata(offset));
+            }
+        }
+        if (offsets.isEmpty()) {
+            return;
+        }
+        if (sync) {
+            consumer.commitSync(offsets);
+            markCommitted(offsets);
+        } else {
+            consumer.commitAsync(offsets, (committed, error) -> {
+                if (error == null) {
+                    markCommitted(committed);
+                } else {
+                    LOG.warn("Committing export offsets failed ({}); the next commit covers them", error.toString());
+                }
+            });
+        }
+    }
+
+    private void markCommitted(final Map<TopicPartition, OffsetAndMetadata> offsets) {
+        offsets.forEach((partition, offset) -> {
+            final PartitionProgress progress = partitions.get(partition);
+            if (progress != null) {
+                progress.committed(offset.offset());
+            }
+        });
+    }
+
+    /** Tracks assignments; commits what is finished before a partition leaves. */
+    private final class Rebalance implements ConsumerRebalanceListener {
+
+        @Override
+        public void onPartitionsRevoked(final Collection<TopicPartition> revoked) {
+            final List<PartitionProgress> leaving = revoked.stream().map(partitions::get)
+                .filter(java.util.Objects::nonNull).toList();
+            try {
+                if (!halted) {
+                    commit(true, leaving);
+                }
+            } catch (final RuntimeException e) {
+                LOG.warn("Could not commit export offsets of revoked partitions {}: {}", revoked, e.toString());
+            }
+            forget(leaving);
+        }
+
+        @Override
+        public void onPartitionsLost(final Collection<TopicPartition> lost) {
+            forget(lost.stream().map(partitions::get).filter(java.util.Objects::nonNull).toList());
+        }
+
+        @Override
+        public void onPartitionsAssigned(final Collection<TopicPartition> assigned) {
+            assigned.forEach(partition -> partitions.put(partition, new PartitionProgress(partition)));
+            if (paused) {
+                consumer.pause(assigned);
+            }
+            LOG.info("Amplitude exporter assigned {}", assigned);
+        }
+
+        private void forget(final List<PartitionProgress> leaving) {
+            // Their events still queued are dropped when the account reaches them; answers to them are ignored.
+            leaving.forEach(progress -> {
+                progress.revoked = true;
+                partitions.remove(progress.partition);
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------- lifecycle
+
+    /** Whether the loop is running (false after a failure or a stop). */
+    public boolean isRunning() {
+        return thread.isAlive();
+    }
+
+    /** The error that stopped the loop, or null. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /**
+     * Simulates a crash, for tests: the loop stops at once, commits nothing, abandons the requests in flight and
+     * closes its consumer without leaving the group and without waiting ({@code close(Duration.ZERO)}). Returns
+     * once the loop has ended.
+     */
+    public void halt() throws InterruptedException {
+        halted = true;
+        thread.join(Duration.ofSeconds(30).toMillis());
+    }
+
+    /** A clean stop: waits (bounded) for the requests in flight, commits what finished, leaves the group. */
+    @Override
+    public void close() {
+        running = false;
+        try {
+            thread.join(settings.closeTimeout().plusSeconds(30).toMillis());
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void closeClients() {
+        try {
+            if (halted) {
+                consumer.close(CloseOptions.timeout(Duration.ZERO)
+                    .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP));
+                deadLetters.close(Duration.ZERO);
+            } else {
+                consumer.close();
+                deadLetters.close(Duration.ofSeconds(5));
+            }
+        } catch (final RuntimeException e) {
+            LOG.warn("Error closing the exporter's Kafka clients: {}", e.toString());
+        }
+        http.close();
+        if (dryRun != null) {
+            dryRun.close();
+        }
+        LOG.info("Amplitude exporter {}", halted ? "halted (crash simulation: nothing committed)" : "stopped");
+    }
+}

@@ -1,0 +1,42 @@
+package io.cohortsync.export;
+
+import io.cohortsync.config.CohortSyncConfig;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The exporter's own settings (the {@code export.*} keys; README "Export to Amplitude").
+ *
+ * @param groupId                  the consumer group over the export topic
+ * @param linger                   how long a partly filled request waits for more events when there is no backlog
+ * @param maxInFlightRequests      concurrent requests per account (one user's events are in at most one of them)
+ * @param maxBufferedEvents        events read ahead of Amplitude's answers before the consumer pauses
+ * @param maxEventsPerIdPerSecond  pace per user/device id; 0 = the endpoint's documented limit
+ * @param requestTimeout           an answer slower than this is a timeout (retried)
+ * @param retryBackoff             first wait after a 5xx or timeout; doubles per failure, with jitter
+ * @param retryBackoffMax          longest wait after repeated failures
+ * @param throttleWait             how long throttled users/devices wait after a 429 (Amplitude says 30 s)
+ * @param dailyQuotaWait           how long ids over their daily quota wait
+ * @param commitInterval           how often finished offsets are committed
+ * @param dryRunFile               where accounts without an API key write their request bodies
+ * @param closeTimeout             how long a clean stop waits for requests in flight
+ */
+public record ExporterSettings(String groupId, Duration linger, int maxInFlightRequests, int maxBufferedEvents,
+                               int maxEventsPerIdPerSecond, Duration requestTimeout, Duration retryBackoff,
+                               Duration retryBackoffMax, Duration throttleWait, Duration dailyQuotaWait,
+                               Duration commitInterval, Path dryRunFile, Duration closeTimeout) {
+
+    public static ExporterSettings from(final CohortSyncConfig config) {
+        return new ExporterSettings(config.exportGroupId(), config.exportLinger(), config.exportMaxInFlightRequests(),
+            config.exportMaxBufferedEvents(), config.exportMaxEventsPerIdPerSecond(), config.exportRequestTimeout(),
+            config.exportRetryBackoff(), config.exportRetryBackoffMax(), config.exportThrottleWait(),
+            config.exportDailyQuotaWait(), config.exportCommitInterval(), config.exportDryRunFile(),
+            Duration.ofSeconds(10));
+    }
+
+    /** Events per second one id may send on this endpoint. */
+    int eventsPerIdPerSecond(final Endpoint endpoint) {
+        return maxEventsPerIdPerSecond > 0 ? maxEventsPerIdPerSecond : endpoint.eventsPerIdPerSecond();
+    }
+}

@@ -1,0 +1,38 @@
+package io.cohortsync.export;
+
+import io.cohortsync.avro.AmplitudeEvent;
+
+/**
+ * One record of the export topic from the moment it is read until Amplitude accepted it or it was dead-lettered
+ * ({@link #done}). Records that do not decode have no event and go straight to the dead-letter topic.
+ */
+final class PendingEvent {
+
+    final PartitionProgress partition;
+    final long offset;
+    final long timestamp;
+    final byte[] rawKey;
+    final byte[] rawValue;
+    final AmplitudeEvent event;
+    final byte[] json;
+    final long readAtNanos;
+    UserQueue queue;
+    boolean done;
+
+    PendingEvent(final PartitionProgress partition, final long offset, final long timestamp, final byte[] rawKey,
+                 final byte[] rawValue, final AmplitudeEvent event, final byte[] json, final long readAtNanos) {
+        this.partition = partition;
+        this.offset = offset;
+        this.timestamp = timestamp;
+        this.rawKey = rawKey;
+        this.rawValue = rawValue;
+        this.event = event;
+        this.json = json;
+        this.readAtNanos = readAtNanos;
+    }
+
+    /** Whether its partition was taken away by a rebalance: its outcome no longer matters here. */
+    boolean abandoned() {
+        return partition.revoked;
+    }
+}

@@ -1,0 +1,136 @@
+package io.cohortsync.http;
+
+import io.cohortsync.avro.CohortSyncRequest;
+import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.runtime.TopicBootstrapper;
+import io.cohortsync.topology.Topic;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Writes webhook batches to the requests topic with an idempotent, acks=all producer, and returns only once the
+ * broker has acknowledged every record: a 200 to Amplitude means nothing it sent can be lost. Anything else is a
+ * retryable 503; a record that was written anyway is recognised by its message id when Amplitude retries.
+ */
+final class RequestProducer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RequestProducer.class);
+
+    private final Topic<String, CohortSyncRequest> topic;
+    private final Serializer<CohortSyncRequest> serializer;
+    private final KafkaProducer<String, byte[]> producer;
+    private final KafkaClientMetrics producerMetrics;
+    private final int maxRecordBytes;
+    private final Duration ackTimeout;
+
+    RequestProducer(final CohortSyncConfig config, final String bootstrapServers,
+                    final Topic<String, CohortSyncRequest> topic, final MeterRegistry registry) {
+        this.topic = topic;
+        this.serializer = topic.valueSerde().serializer();
+        this.maxRecordBytes = config.maxRecordBytes();
+        this.ackTimeout = config.webhookAckTimeout();
+        this.producer = new KafkaProducer<>(producerConfig(config, bootstrapServers), new StringSerializer(),
+            new ByteArraySerializer());
+        this.producerMetrics = new KafkaClientMetrics(producer);
+        producerMetrics.bindTo(registry);
+    }
+
+    private static Map<String, Object> producerConfig(final CohortSyncConfig config, final String bootstrapServers) {
+        final Map<String, Object> props = new HashMap<>(config.kafkaPassThrough());
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, config.applicationId() + "-webhook");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicBootstrapper.maxMessageBytes(config.maxRecordBytes()));
+        // A broker that cannot be reached must turn into a quick 503 (Amplitude retries), not a blocked thread.
+        final int ackTimeoutMs = (int) config.webhookAckTimeout().toMillis();
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, ackTimeoutMs);
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.max(ackTimeoutMs, 1000));
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Math.max(ackTimeoutMs, 1000) + 5000);
+        return props;
+    }
+
+    /** Serialises every record first (so a too-large part is a 413 before anything is written), then sends. */
+    void sendAll(final String key, final List<CohortSyncRequest> records) {
+        final List<byte[]> values = new ArrayList<>(records.size());
+        for (final CohortSyncRequest record : records) {
+            values.add(serialize(record));
+        }
+        final List<Future<RecordMetadata>> acks = new ArrayList<>(values.size());
+        try {
+            for (final byte[] value : values) {
+                acks.add(producer.send(new ProducerRecord<>(topic.name(), key, value)));
+            }
+        } catch (final KafkaException e) {
+            throw unavailable("Kafka did not take the records: " + e.getMessage(), e);
+        }
+        awaitAcks(acks);
+    }
+
+    private byte[] serialize(final CohortSyncRequest record) {
+        final byte[] value;
+        try {
+            value = serializer.serialize(topic.name(), record);
+        } catch (final SerializationException e) {
+            // The registry is down, or refuses the schema: not the caller's fault, and a retry may succeed.
+            throw unavailable("cannot serialise the request with the schema registry: " + e.getMessage(), e);
+        }
+        if (value.length > maxRecordBytes) {
+            throw HttpError.tooLarge("one record of " + record.getMembers().size() + " members is " + value.length
+                + " bytes, over ingest.max-record-bytes (" + maxRecordBytes + "); lower "
+                + "webhook.max-members-per-record or raise ingest.max-record-bytes");
+        }
+        return value;
+    }
+
+    private void awaitAcks(final List<Future<RecordMetadata>> acks) {
+        final long deadline = System.nanoTime() + ackTimeout.toNanos();
+        for (final Future<RecordMetadata> ack : acks) {
+            try {
+                ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (final ExecutionException e) {
+                throw unavailable("Kafka did not acknowledge the records: " + e.getCause().getMessage(), e);
+            } catch (final TimeoutException e) {
+                throw unavailable("Kafka did not acknowledge the records within " + ackTimeout.toMillis() + " ms", e);
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw unavailable("interrupted while waiting for Kafka", e);
+            }
+        }
+    }
+
+    private static HttpError unavailable(final String message, final Exception cause) {
+        LOG.warn("Webhook batch not accepted (the caller will retry): {}", message);
+        LOG.debug("Cause", cause);
+        return HttpError.unavailable(message + "; nothing was accepted, please retry");
+    }
+
+    @Override
+    public void close() {
+        producerMetrics.close();
+        producer.close(Duration.ofSeconds(5));
+    }
+}

@@ -1,0 +1,373 @@
+package io.cohortsync.export;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.cohortsync.avro.AmplitudeEvent;
+import io.cohortsync.avro.DeadLetter;
+import io.cohortsync.avro.EngagementEvent;
+import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.runtime.CohortSyncService;
+import io.cohortsync.export.emulator.AmplitudeEmulator;
+import io.cohortsync.serde.MockSchemaRegistry;
+import io.cohortsync.testing.KafkaTestCluster;
+import io.cohortsync.topology.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import static io.cohortsync.export.ExportOnBroker.assertPerUserOrder;
+import static io.cohortsync.export.ExportOnBroker.committed;
+import static io.cohortsync.export.ExportOnBroker.events;
+import static io.cohortsync.export.ExportOnBroker.export;
+import static io.cohortsync.export.ExportOnBroker.fastSettings;
+import static io.cohortsync.export.ExportOnBroker.kafkaConfig;
+import static io.cohortsync.export.ExportOnBroker.produce;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The exporter against the Amplitude emulator on a real broker (one broker for the class; each test has its own
+ * topics, group and emulator): faults, a crash, and an account whose key Amplitude refuses.
+ */
+class AmplitudeExporterOnBrokerTest {
+
+    private static final int PARTITIONS = 4;
+
+    private static KafkaTestCluster kafka;
+
+    @TempDir
+    Path dir;
+
+    private String prefix;
+    private String registryScope;
+    private Topics topics;
+    private AmplitudeEmulator emulator;
+    private final List<AmplitudeExporter> exporters = new ArrayList<>();
+
+    @BeforeAll
+    static void startKafka() {
+        kafka = KafkaTestCluster.start();
+    }
+
+    @AfterAll
+    static void stopKafka() {
+        kafka.close();
+    }
+
+    @BeforeEach
+    void topics() {
+        final String run = UUID.randomUUID().toString().substring(0, 8);
+        prefix = "export-" + run + ".";
+        registryScope = "export-it-" + run;
+        topics = Topics.create(prefix, Map.of("schema.registry.url", "mock://" + registryScope));
+        kafka.createTopics(Map.of(topics.amplitudeExport.name(), PARTITIONS, topics.deadLetters.name(), 1));
+        ExportOnBroker.awaitLeaders(kafka.admin(), List.of(topics.amplitudeExport.name(), topics.deadLetters.name()));
+    }
+
+    @AfterEach
+    void cleanUp() {
+        exporters.forEach(AmplitudeExporter::close);
+        if (emulator != null) {
+            emulator.close();
+        }
+        MockSchemaRegistry.drop(registryScope);
+    }
+
+    private AmplitudeExporter start(final ExporterSettings settings, final Map<String, ExportSettings> accounts,
+                                    final SimpleMeterRegistry registry) {
+        final AmplitudeExporter exporter = AmplitudeExporter.start(settings, accounts,
+            kafkaConfig(kafka.bootstrapServers()), topics, registry);
+        exporters.add(exporter);
+        return exporter;
+    }
+
+    /**
+     * 100,000 events by default; {@code -Dexport.soak.events=1000000} makes it a soak (20 events per user). Not part
+     * of CI at that size.
+     */
+    @Test
+    void hundredThousandEventsUnderRandomFaultsArriveExactlyOnceAndInOrderPerUser() throws Exception {
+        final int total = Integer.getInteger("export.soak.events", 100_000);
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("key-1"));
+        emulator.faults(new AmplitudeEmulator.Faults(0.10, 0.5, 0.08, 0.08, 0.03, 0, 1500, 42));
+        // Every kind of fault at least once, whatever the dice say; then random ones throughout.
+        emulator.scriptNext(500, 413, 502, 429, 0, 503, 413, 504, 429);
+        final List<AmplitudeEvent> valid = events("acct", Math.max(1, total / 20), 20);
+        final List<AmplitudeEvent> all = new ArrayList<>(valid);
+        final List<AmplitudeEvent> invalid = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            // Amplitude refuses "null" as an id: these must come back in a 400 and go to the dead-letter topic.
+            final AmplitudeEvent bad = ExportOnBroker.event("acct", "null", i);
+            bad.setDeviceId(null);
+            invalid.add(bad);
+            all.add(i * (valid.size() / 25), bad);
+        }
+        produce(kafka.bootstrapServers(), topics, all);
+        final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        final String group = "exporter-" + prefix;
+
+        start(fastSettings(group, dir.resolve("dry.ndjson")),
+            Map.of("acct", export("key-1", emulator, Endpoint.HTTP_V2)), registry);
+
+        await().atMost(Duration.ofMinutes(2).plusSeconds(total / 1000)).pollInterval(Duration.ofMillis(250))
+            .until(() -> emulator.stats().accepted() >= valid.size());
+        final List<DeadLetter> deadLetters = ExportOnBroker.deadLetters(kafka.bootstrapServers(), topics,
+            invalid.size(), Duration.ofSeconds(30));
+        await().atMost(Duration.ofSeconds(30)).until(() -> committed(kafka.admin(), group).values().stream()
+            .mapToLong(Long::longValue).sum() == all.size());
+
+        final List<AmplitudeEmulator.Accepted> accepted = emulator.accepted();
+        assertThat(accepted).hasSize(valid.size());
+        assertThat(accepted.stream().map(AmplitudeEmulator.Accepted::insertId).collect(Collectors.toSet()))
+            .isEqualTo(valid.stream().map(AmplitudeEvent::getInsertId).collect(Collectors.toSet()));
+        assertPerUserOrder(accepted);
+        assertThat(deadLetters).hasSize(invalid.size())
+            .allSatisfy(letter -> {
+                assertThat(letter.getReasonCode()).isEqualTo("AMPLITUDE_REJECTED");
+                assertThat(letter.getMessage()).contains("user_id");
+                assertThat(letter.getSourceTopic()).isEqualTo(topics.amplitudeExport.name());
+            });
+        final Map<Integer, Long> statuses = emulator.stats().statuses();
+        assertThat(statuses).containsKeys(200, 400, 413, 429, 500, 502, 503, 504);
+        assertThat(registry.get(ExportMetrics.EVENTS_SENT).tag("account", "acct").counter().count())
+            .isGreaterThanOrEqualTo(valid.size());
+        assertThat(registry.get(ExportMetrics.EVENTS_RETRIED).tag("cause", "429").counter().count()).isPositive();
+        assertThat(registry.get(ExportMetrics.REQUESTS).tag("status", "timeout").counter().count()).isPositive();
+        assertThat(registry.get(ExportMetrics.EVENTS_REJECTED).tag("reason", "AMPLITUDE_REJECTED").counter().count())
+            .isEqualTo(invalid.size());
+    }
+
+    @Test
+    void anExporterKilledMidBatchLosesNothingAndResendsWithTheSameInsertIds() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("key-1"));
+        emulator.faults(AmplitudeEmulator.Faults.none().withSlowMillis(100));
+        final List<AmplitudeEvent> events = events("acct", 1000, 20);
+        produce(kafka.bootstrapServers(), topics, events);
+        final String group = "exporter-" + prefix;
+        final ExporterSettings base = fastSettings(group, dir.resolve("dry.ndjson"));
+        // Small requests and a slow commit: at the kill, accepted-but-uncommitted events are certain.
+        final ExporterSettings settings = new ExporterSettings(group, base.linger(), 4, 2000, 0,
+            base.requestTimeout(), base.retryBackoff(), base.retryBackoffMax(), base.throttleWait(),
+            base.dailyQuotaWait(), Duration.ofSeconds(1), base.dryRunFile(), base.closeTimeout());
+        final Map<String, ExportSettings> accounts = Map.of("acct", export("key-1", emulator, Endpoint.HTTP_V2));
+
+        final AmplitudeExporter first = start(settings, accounts, new SimpleMeterRegistry());
+        await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().accepted() >= events.size() / 4);
+        first.halt();
+        final long acceptedAtKill = emulator.stats().accepted();
+        assertThat(acceptedAtKill).isLessThan(events.size());
+
+        start(settings, accounts, new SimpleMeterRegistry());
+        await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().accepted() >= events.size());
+        await().atMost(Duration.ofSeconds(30)).until(() -> committed(kafka.admin(), group).values().stream()
+            .mapToLong(Long::longValue).sum() == events.size());
+
+        final List<AmplitudeEmulator.Accepted> accepted = emulator.accepted();
+        assertThat(accepted).hasSize(events.size());
+        assertThat(accepted.stream().map(AmplitudeEmulator.Accepted::insertId).collect(Collectors.toSet()))
+            .isEqualTo(events.stream().map(AmplitudeEvent::getInsertId).collect(Collectors.toSet()));
+        assertPerUserOrder(accepted);
+        final List<AmplitudeEmulator.Accepted> resent = emulator.duplicates();
+        assertThat(resent).as("events accepted before the kill but not committed are sent again").isNotEmpty();
+        final Map<String, AmplitudeEmulator.Accepted> byInsertId = accepted.stream()
+            .collect(Collectors.toMap(AmplitudeEmulator.Accepted::insertId, Function.identity()));
+        assertThat(resent).allSatisfy(copy -> {
+            final AmplitudeEmulator.Accepted original = byInsertId.get(copy.insertId());
+            assertThat(original).as("a resent event carries its first send's insert_id").isNotNull();
+            assertThat(copy.userId()).isEqualTo(original.userId());
+            assertThat(copy.eventProperties()).isEqualTo(original.eventProperties());
+        });
+    }
+
+    @Test
+    void onlyTheThrottledUserWaitsWhileEveryoneElseKeepsFlowing() throws Exception {
+        // Amplitude's own throttle (30 events/s per id over the last second), no random faults.
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("key-1").withEpsThreshold(30));
+        final List<AmplitudeEvent> all = new ArrayList<>();
+        for (int seq = 0; seq < 90; seq++) {
+            all.add(ExportOnBroker.event("acct", "hot-user-1", seq));
+        }
+        final List<AmplitudeEvent> cold = events("acct", 400, 2);
+        all.addAll(cold);
+        produce(kafka.bootstrapServers(), topics, all);
+        final ExporterSettings base = fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson"));
+        final ExporterSettings settings = new ExporterSettings(base.groupId(), base.linger(), 4, 50_000, 0,
+            base.requestTimeout(), base.retryBackoff(), base.retryBackoffMax(), Duration.ofSeconds(1),
+            base.dailyQuotaWait(), base.commitInterval(), base.dryRunFile(), base.closeTimeout());
+
+        start(settings, Map.of("acct", export("key-1", emulator, Endpoint.HTTP_V2)), new SimpleMeterRegistry());
+        await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().accepted() >= all.size());
+
+        final List<AmplitudeEmulator.Accepted> accepted = emulator.accepted();
+        assertThat(accepted).hasSize(all.size());
+        assertPerUserOrder(accepted);
+        assertThat(emulator.stats().statuses()).containsKey(429);
+        final long lastCold = accepted.stream().filter(e -> !e.userId().equals("hot-user-1"))
+            .mapToLong(AmplitudeEmulator.Accepted::sequence).max().orElseThrow();
+        final long lastHot = accepted.stream().filter(e -> e.userId().equals("hot-user-1"))
+            .mapToLong(AmplitudeEmulator.Accepted::sequence).max().orElseThrow();
+        assertThat(lastCold).as("the other users finished while the hot one was still throttled").isLessThan(lastHot);
+    }
+
+    @Test
+    void aRefusedApiKeyStopsOnlyThatAccountAndItsOffsetsStayPut() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("good-key"));
+        final List<AmplitudeEvent> good = events("good", 200, 5);
+        final List<AmplitudeEvent> bad = events("bad", 200, 5);
+        final List<AmplitudeEvent> all = new ArrayList<>();
+        for (int i = 0; i < good.size(); i++) {
+            all.add(good.get(i));
+            all.add(bad.get(i));
+        }
+        final List<RecordMetadata> written = produce(kafka.bootstrapServers(), topics, all);
+        final Map<TopicPartition, Long> firstBadOffset = new HashMap<>();
+        for (int i = 0; i < all.size(); i++) {
+            if (all.get(i).getAccountId().equals("bad")) {
+                firstBadOffset.merge(new TopicPartition(written.get(i).topic(), written.get(i).partition()),
+                    written.get(i).offset(), Math::min);
+            }
+        }
+        final ListAppender<ILoggingEvent> log = captureExporterLog();
+        final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        final String group = "exporter-" + prefix;
+
+        final AmplitudeExporter exporter = start(fastSettings(group, dir.resolve("dry.ndjson")), Map.of(
+            "good", export("good-key", emulator, Endpoint.BATCH),
+            "bad", export("bad-key-s3cret", emulator, Endpoint.BATCH)), registry);
+
+        await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().accepted() >= good.size());
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+            registry.get(ExportMetrics.STOPPED).tag("account", "bad").gauge().value() == 1.0);
+        Thread.sleep(500);
+        assertThat(emulator.accepted()).hasSize(good.size())
+            .allSatisfy(event -> assertThat(event.path()).isEqualTo(AmplitudeEmulator.BATCH_PATH));
+        assertThat(exporter.isRunning()).isTrue();
+        final Map<TopicPartition, Long> offsets = committed(kafka.admin(), group);
+        firstBadOffset.forEach((partition, offset) ->
+            assertThat(offsets.getOrDefault(partition, 0L)).as("%s", partition).isLessThanOrEqualTo(offset));
+        ((Logger) LoggerFactory.getLogger(AmplitudeExporter.class)).detachAppender(log);
+        final List<ILoggingEvent> errors = log.list.stream().filter(e -> e.getLevel() == Level.ERROR).toList();
+        assertThat(errors).hasSize(1);
+        assertThat(errors.get(0).getFormattedMessage()).contains("STOPPED for account 'bad'", "api-key");
+        assertThat(log.list).noneSatisfy(e -> assertThat(e.getFormattedMessage()).contains("bad-key-s3cret"));
+    }
+
+    @Test
+    void theServiceExportsSelectedEventsToEuOverBatchAndADryRunAccountToTheNdjsonFile() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("eu-key"));
+        final String appId = "export-service-" + prefix.substring(7, 15);
+        final Path dryRun = dir.resolve("amplitude-requests.ndjson");
+        final CohortSyncConfig config = CohortSyncConfig.of(Map.of(
+            "kafka.bootstrap-servers", kafka.bootstrapServers(),
+            "schema-registry.url", "mock://" + registryScope,
+            "application-id", appId,
+            "topic-prefix", prefix,
+            "topics.replication-factor", "1",
+            "state-dir", dir.resolve("state").toString(),
+            "export.dry-run-file", dryRun.toString(),
+            "export.linger", "20ms"), """
+            accounts:
+              eu:
+                export:
+                  api-key: eu-key
+                  residency: EU
+                  base-url: %s
+                  endpoint: BATCH
+                  events: ENGAGEMENT
+              dry:
+                export:
+                  events: SELECTED
+                  selected: ["Notification Clicked"]
+            """.formatted(emulator.baseUrl()));
+        final Map<String, EngagementEvent> events = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 10; i++) {
+            final String name = i % 2 == 0 ? "Notification Clicked" : "Charged";
+            events.put("eu|object-" + i, engagement("eu", "object-" + i, name, i));
+            events.put("dry|object-" + i, engagement("dry", "object-" + i, name, i));
+        }
+
+        try (CohortSyncService service = CohortSyncService.start(config)) {
+            assertThat(service.awaitRunning(Duration.ofMinutes(2))).isTrue();
+            assertThat(service.exporter()).isNotNull();
+            ExportOnBroker.awaitLeaders(kafka.admin(), List.of(topics.engagementEvents.name()));
+            ExportOnBroker.produceEngagement(kafka.bootstrapServers(), topics, events);
+
+            await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().accepted() >= 5
+                && java.nio.file.Files.exists(dryRun) && java.nio.file.Files.readAllLines(dryRun).stream()
+                .mapToInt(line -> line.split("\"event_type\"", -1).length - 1).sum() >= 5);
+        }
+        assertThat(emulator.accepted()).hasSize(5).allSatisfy(event -> {
+            assertThat(event.path()).isEqualTo(AmplitudeEmulator.BATCH_PATH);
+            assertThat(event.eventType()).isEqualTo("Notification Clicked");
+            assertThat(event.userId()).startsWith("identity-");
+        });
+        final List<String> lines = java.nio.file.Files.readAllLines(dryRun);
+        assertThat(lines).allSatisfy(line -> assertThat(line)
+            .startsWith("{\"account\":\"dry\",\"url\":\"https://api2.amplitude.com/2/httpapi\"")
+            .contains("\"body\":{\"api_key\":\"\",\"events\":[").contains("\"options\":{\"min_id_length\":5}")
+            .doesNotContain("Charged"));
+        assertThat(String.join("\n", lines)).doesNotContain("eu-key");
+    }
+
+    private static EngagementEvent engagement(final String account, final String objectId, final String name,
+                                              final int i) {
+        return EngagementEvent.newBuilder().setAccountId(account).setObjectId(objectId)
+            .setIdentity("identity-" + objectId).setDeviceId("device-" + objectId).setEventName(name)
+            .setTimestamp(java.time.Instant.ofEpochMilli(ExportOnBroker.BASE_TIME + i))
+            .setProperties(Map.of("Campaign", "spring")).build();
+    }
+
+    @Test
+    void amplitudeResponsesAreClassifiedByStatusAndBody() {
+        assertThat(AmplitudeResponse.of(401, "{\"code\":401}").authenticationFailed()).isTrue();
+        assertThat(AmplitudeResponse.of(403, "{\"code\":403,\"error\":\"Forbidden\"}").authenticationFailed()).isTrue();
+        assertThat(AmplitudeResponse.of(400, "{\"code\":400,\"error\":\"Invalid API key: x\"}").authenticationFailed())
+            .isTrue();
+        assertThat(AmplitudeResponse.of(400, "{\"code\":400,\"error\":\"Request missing required field\","
+            + "\"missing_field\":\"api_key\"}").authenticationFailed()).isTrue();
+        final AmplitudeResponse rejected = AmplitudeResponse.of(400, "{\"code\":400,\"error\":\"Invalid field values "
+            + "on some events\",\"events_with_invalid_fields\":{\"time\":[3]},\"events_with_missing_fields\":"
+            + "{\"event_type\":[5,6]},\"silenced_events\":[9]}");
+        assertThat(rejected.authenticationFailed()).isFalse();
+        assertThat(rejected.rejectedEvents()).containsOnlyKeys(3, 5, 6, 9);
+        assertThat(rejected.rejectedEvents().get(3)).contains("invalid field 'time'");
+        final AmplitudeResponse throttled = AmplitudeResponse.of(429, "{\"code\":429,\"throttled_users\":{\"u1\":31},"
+            + "\"throttled_devices\":{\"d1\":40},\"throttled_events\":[3,4],\"exceeded_daily_quota_users\":"
+            + "{\"u9\":500001}}");
+        assertThat(throttled.throttledUsers()).isEqualTo(Set.of("u1"));
+        assertThat(throttled.throttledDevices()).isEqualTo(Set.of("d1"));
+        assertThat(throttled.throttledEvents()).isEqualTo(Set.of(3, 4));
+        assertThat(throttled.quotaUsers()).isEqualTo(Set.of("u9"));
+        assertThat(AmplitudeResponse.of(503, "").transientFailure()).isTrue();
+        assertThat(AmplitudeResponse.failed(new java.net.http.HttpTimeoutException("slow"), true).statusLabel())
+            .isEqualTo("timeout");
+    }
+
+    private static ListAppender<ILoggingEvent> captureExporterLog() {
+        final Logger logger = (Logger) LoggerFactory.getLogger(AmplitudeExporter.class);
+        final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        return appender;
+    }
+}
