@@ -21,13 +21,16 @@ import java.util.function.Consumer;
  * profile (spelled in another case) and the rest a new identity. Every member occurs once, so each one is new to its
  * segment and yields exactly one "Added" Partner Sync event.
  *
- * <p>Batch {@code b} has {@code computedAt = BASE_COMPUTED_AT + b}, so an event's timestamp names its batch.
+ * <p>Batch {@code b} has {@code computedAt = base + b}, so an event's timestamp names its batch. The measured
+ * workload uses {@link #BASE_COMPUTED_AT}; the JIT warm-up workload an earlier base, its own cohorts and its own new
+ * identities (its existing members match the same pre-loaded profiles), so neither disturbs the other.
  * The requests are serialized once, up front: both measurements send the very same bytes.
  */
 final class BenchWorkload {
 
     static final String ACCOUNT = "bench";
     static final long BASE_COMPUTED_AT = Instant.parse("2026-11-01T08:00:00Z").toEpochMilli();
+    static final long WARM_UP_BASE_COMPUTED_AT = BASE_COMPUTED_AT - 100_000_000L;
     private static final long PROFILE_TIME = Instant.parse("2026-01-01T00:00:00Z").toEpochMilli();
     private static final String[] PLANS = {"free", "pro", "enterprise"};
 
@@ -40,14 +43,34 @@ final class BenchWorkload {
     private final int cohorts;
     private final long existing;
     private final String runId;
+    private final String phase;
+    private final long base;
 
+    /** The measured workload. */
     BenchWorkload(final int members, final int batchSize, final double newShare, final int cohorts,
                   final String runId) {
+        this(members, batchSize, newShare, cohorts, runId, "bench", BASE_COMPUTED_AT);
+    }
+
+    /** The JIT warm-up workload: {@code members} of its own, the same mix. */
+    static BenchWorkload warmUp(final int members, final int batchSize, final double newShare, final int cohorts,
+                                final String runId) {
+        return new BenchWorkload(members, batchSize, newShare, cohorts, runId, "warmup", WARM_UP_BASE_COMPUTED_AT);
+    }
+
+    private BenchWorkload(final int members, final int batchSize, final double newShare, final int cohorts,
+                          final String runId, final String phase, final long base) {
+        this.phase = phase;
+        this.base = base;
         this.members = members;
         this.batchSize = batchSize;
         this.cohorts = cohorts;
         this.existing = Math.round((1.0 - newShare) * members);
         this.runId = runId;
+    }
+
+    long base() {
+        return base;
     }
 
     int members() {
@@ -99,13 +122,13 @@ final class BenchWorkload {
                 batchMembers.add(member(i));
             }
             final int cohort = b % cohorts;
-            final String cohortId = "bench-cohort-" + cohort;
+            final String cohortId = phase + "-cohort-" + cohort;
             final CohortSyncRequest request = CohortSyncRequest.newBuilder()
                 .setAccountId(ACCOUNT)
                 .setCohortId(cohortId)
-                .setCohortName("Bench Cohort " + cohort)
-                .setMessageId("bench-" + runId + "-" + b)
-                .setComputedAt(Instant.ofEpochMilli(BASE_COMPUTED_AT + b))
+                .setCohortName(phase + " cohort " + cohort)
+                .setMessageId(phase + "-" + runId + "-" + b)
+                .setComputedAt(Instant.ofEpochMilli(base + b))
                 .setSyncType(SyncType.HOURLY)
                 .setOperation(Operation.ADD)
                 .setMembers(batchMembers)
@@ -130,7 +153,7 @@ final class BenchWorkload {
                 default -> "user" + before + "@example.com";
             };
         } else {
-            identity = "New-User-" + i + "@Example.com";
+            identity = "New-" + phase + "-User-" + i + "@Example.com";
         }
         final Map<String, String> properties = new HashMap<>(4);
         properties.put("CleverTap_Identity", identity);

@@ -1,9 +1,13 @@
 package io.cohortsync.bench;
 
+import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -25,6 +29,7 @@ final class CpuSnapshot {
     private final long processCpuNanos;
     private final long gcMillis;
     private final long gcCount;
+    private final long systemBusyTicks;
     private final Map<Long, ThreadCpu> threads;
 
     private record ThreadCpu(String name, long cpuNanos) {
@@ -32,15 +37,22 @@ final class CpuSnapshot {
 
     /** CPU per group, most first, plus totals. */
     record Delta(double wallSeconds, double processCpuSeconds, double gcSeconds, long gcCount,
-                 List<Map.Entry<String, Double>> groups) {
+                 double systemCpuSeconds, List<Map.Entry<String, Double>> groups) {
 
         double coresBusy() {
             return wallSeconds <= 0 ? 0 : processCpuSeconds / wallSeconds;
         }
+
+        /** Cores used by other processes on the machine meanwhile (Linux only; 0 elsewhere). */
+        double otherProcessesCores() {
+            return wallSeconds <= 0 || systemCpuSeconds <= 0 ? 0
+                : Math.max(0, (systemCpuSeconds - processCpuSeconds) / wallSeconds);
+        }
     }
 
     private CpuSnapshot(final long wallNanos, final long processCpuNanos, final long gcMillis, final long gcCount,
-                        final Map<Long, ThreadCpu> threads) {
+                        final long systemBusyTicks, final Map<Long, ThreadCpu> threads) {
+        this.systemBusyTicks = systemBusyTicks;
         this.wallNanos = wallNanos;
         this.processCpuNanos = processCpuNanos;
         this.gcMillis = gcMillis;
@@ -64,13 +76,14 @@ final class CpuSnapshot {
                 }
             }
         }
+        addNativeThreads(threads);
         long gcMillis = 0;
         long gcCount = 0;
         for (final GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
             gcMillis += Math.max(0, gc.getCollectionTime());
             gcCount += Math.max(0, gc.getCollectionCount());
         }
-        return new CpuSnapshot(System.nanoTime(), processCpuNanos(), gcMillis, gcCount, threads);
+        return new CpuSnapshot(System.nanoTime(), processCpuNanos(), gcMillis, gcCount, systemBusyTicks(), threads);
     }
 
     /** The change from {@code this} to {@code later}; app ids are folded to {@code <app>} in thread names. */
@@ -86,7 +99,43 @@ final class CpuSnapshot {
         final List<Map.Entry<String, Double>> sorted = new ArrayList<>(groups.entrySet());
         sorted.sort(Map.Entry.<String, Double>comparingByValue().reversed());
         return new Delta((later.wallNanos - wallNanos) / 1e9, (later.processCpuNanos - processCpuNanos) / 1e9,
-            (later.gcMillis - gcMillis) / 1e3, later.gcCount - gcCount, sorted);
+            (later.gcMillis - gcMillis) / 1e3, later.gcCount - gcCount,
+            (later.systemBusyTicks - systemBusyTicks) / 100.0, sorted);
+    }
+
+    /**
+     * Threads the JVM does not list - RocksDB's background flush and compaction threads, JIT compilers, GC workers -
+     * from /proc on Linux (nothing elsewhere), keyed by negative native thread ids so they never clash with Java ids.
+     */
+    private static void addNativeThreads(final Map<Long, ThreadCpu> threads) {
+        final Path tasks = Path.of("/proc/self/task");
+        if (!Files.isDirectory(tasks)) {
+            return;
+        }
+        final java.util.Set<String> javaPrefixes = new java.util.HashSet<>();
+        threads.values().forEach(t -> javaPrefixes.add(t.name().substring(0, Math.min(15, t.name().length()))));
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(tasks)) {
+            for (final Path dir : dirs) {
+                try {
+                    final String stat = Files.readString(dir.resolve("stat"));
+                    final int open = stat.indexOf('(');
+                    final int close = stat.lastIndexOf(')');
+                    final String comm = stat.substring(open + 1, close);
+                    if (javaPrefixes.contains(comm)) {
+                        continue;
+                    }
+                    final String[] fields = stat.substring(close + 2).split(" ");
+                    // After the comm: state(0) ... utime(11) stime(12), in clock ticks (USER_HZ, 100 on Linux).
+                    final long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                    threads.put(-Long.parseLong(dir.getFileName().toString()),
+                        new ThreadCpu("native: " + comm, ticks * 10_000_000L));
+                } catch (final IOException | RuntimeException e) {
+                    // The thread ended meanwhile, or an unexpected format: skip it.
+                }
+            }
+        } catch (final IOException e) {
+            // No /proc access: Java threads only.
+        }
     }
 
     private static String group(final String threadName, final List<String> appIds) {
@@ -96,6 +145,23 @@ final class CpuSnapshot {
         }
         name = UUID.matcher(name).replaceAll("<id>");
         return DIGITS.matcher(name).replaceAll("#");
+    }
+
+    /** Busy CPU ticks of the whole machine (all but idle and iowait), from /proc/stat; 0 where unavailable. */
+    private static long systemBusyTicks() {
+        try {
+            final String cpu = Files.readAllLines(Path.of("/proc/stat")).get(0);
+            final String[] f = cpu.trim().split("\\s+");
+            long busy = 0;
+            for (int i = 1; i < f.length && i <= 8; i++) {
+                if (i != 4 && i != 5) {
+                    busy += Long.parseLong(f[i]);
+                }
+            }
+            return busy;
+        } catch (final IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     private static long processCpuNanos() {

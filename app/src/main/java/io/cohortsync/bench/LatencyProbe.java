@@ -25,7 +25,8 @@ import java.util.function.Predicate;
 /**
  * A read_committed consumer (no group: it assigns itself every partition from the beginning) that counts the output
  * events of one measurement and, for each, the latency from its batch's send to the moment the consumer saw it.
- * The batch is recovered from the event's {@code timestamp}: {@code BASE_COMPUTED_AT + batch index}.
+ * The batch is recovered from the event's {@code timestamp}: {@code base + batch index}; events outside that range
+ * (an earlier phase's) are ignored.
  */
 final class LatencyProbe implements Runnable {
 
@@ -37,10 +38,12 @@ final class LatencyProbe implements Runnable {
     private final Deserializer<PartnerSyncEvent> deserializer;
     private final Predicate<PartnerSyncEvent> counted;
     private final long expected;
+    private final long base;
     private final AtomicLongArray sendNanos;
     private final Duration stallTimeout;
     private final Duration hardTimeout;
     private final CountDownLatch ready = new CountDownLatch(1);
+    private final CountDownLatch complete = new CountDownLatch(1);
     private final CountDownLatch done = new CountDownLatch(1);
 
     private final long[] latencyNanos;
@@ -54,8 +57,9 @@ final class LatencyProbe implements Runnable {
 
     LatencyProbe(final Map<String, Object> clientConfig, final String topic,
                  final Deserializer<PartnerSyncEvent> deserializer, final Predicate<PartnerSyncEvent> counted,
-                 final int expected, final AtomicLongArray sendNanos, final Duration stallTimeout,
+                 final int expected, final long base, final AtomicLongArray sendNanos, final Duration stallTimeout,
                  final Duration hardTimeout) {
+        this.base = base;
         this.consumerConfig = new HashMap<>(clientConfig);
         this.consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG,
             IsolationLevel.READ_COMMITTED.toString().toLowerCase(Locale.ROOT));
@@ -88,6 +92,7 @@ final class LatencyProbe implements Runnable {
             failure = t;
         } finally {
             ready.countDown();
+            complete.countDown();
             done.countDown();
         }
     }
@@ -101,7 +106,7 @@ final class LatencyProbe implements Runnable {
             final long now = System.nanoTime();
             for (final ConsumerRecord<byte[], byte[]> record : records) {
                 final PartnerSyncEvent event = deserializer.deserialize(topic, record.value());
-                final long batch = event.getTimestamp().toEpochMilli() - BenchWorkload.BASE_COMPUTED_AT;
+                final long batch = event.getTimestamp().toEpochMilli() - base;
                 if (batch < 0 || batch >= sendNanos.length() || !counted.test(event)) {
                     ignored++;
                     continue;
@@ -119,6 +124,7 @@ final class LatencyProbe implements Runnable {
                 if (count == expected) {
                     lastEventNanos = now;
                     drainUntil = now + DRAIN.toNanos();
+                    complete.countDown();
                 }
             }
             if (now >= drainUntil) {
@@ -140,6 +146,19 @@ final class LatencyProbe implements Runnable {
             throw new IllegalStateException("the latency probe on " + topic + " did not start within 60 s");
         }
         rethrow();
+    }
+
+    /** Waits until the expected count is reached (or the probe failed); the probe then drains a little longer. */
+    void awaitComplete() throws InterruptedException {
+        complete.await();
+        rethrow();
+    }
+
+    /** As {@link #awaitComplete()}, but returns false after {@code timeout} if not complete yet. */
+    boolean awaitComplete(final Duration timeout) throws InterruptedException {
+        final boolean reached = complete.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        rethrow();
+        return reached;
     }
 
     /** Waits for the probe to finish and fails loudly if it did not see every expected event. */

@@ -1,0 +1,50 @@
+package io.cohortsync.bench;
+
+import io.cohortsync.runtime.BoundedMemoryRocksDbConfig;
+import org.apache.kafka.streams.state.RocksDBConfigSetter;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.Options;
+
+import java.util.Map;
+
+/**
+ * For bench-import experiments only: cohort-sync's {@link BoundedMemoryRocksDbConfig}, then one variant on top, to
+ * measure what a RocksDB change would do before proposing it. Select it with
+ * {@code --config streams-config.rocksdb.config.setter=io.cohortsync.bench.ExperimentalRocksDbConfig
+ * --config streams-config.bench.rocksdb.variant=<variant>}; variants:
+ * <ul>
+ *   <li>{@code uncached-index}: index and filter blocks live outside the block cache (RocksDB's default), so a
+ *   lookup does not go through the shared LRU cache for them; their memory is no longer bounded by the cache.</li>
+ *   <li>{@code pin-l0}: keep them in the cache, but pin level-0 files' index and filter blocks and give index and
+ *   filter blocks high priority.</li>
+ * </ul>
+ */
+public final class ExperimentalRocksDbConfig implements RocksDBConfigSetter {
+
+    public static final String VARIANT = "bench.rocksdb.variant";
+
+    private final BoundedMemoryRocksDbConfig base = new BoundedMemoryRocksDbConfig();
+
+    @Override
+    public void setConfig(final String storeName, final Options options, final Map<String, Object> configs) {
+        base.setConfig(storeName, options, configs);
+        final String variant = String.valueOf(configs.getOrDefault(VARIANT, ""));
+        final BlockBasedTableConfig tableConfig = (BlockBasedTableConfig) options.tableFormatConfig();
+        switch (variant) {
+            case "uncached-index" -> tableConfig.setCacheIndexAndFilterBlocks(false);
+            case "pin-l0" -> {
+                tableConfig.setPinL0FilterAndIndexBlocksInCache(true);
+                tableConfig.setCacheIndexAndFilterBlocksWithHighPriority(true);
+            }
+            case "" -> {
+            }
+            default -> throw new IllegalArgumentException("unknown " + VARIANT + " '" + variant + "'");
+        }
+        options.setTableFormatConfig(tableConfig);
+    }
+
+    @Override
+    public void close(final String storeName, final Options options) {
+        base.close(storeName, options);
+    }
+}
