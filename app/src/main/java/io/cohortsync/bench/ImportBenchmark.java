@@ -560,11 +560,4 @@ public final class ImportBenchmark {
             throw new UncheckedIOException("could not delete the benchmark's data in " + root, e);
         }
     }
-
-    // TEMPORARY: for testing before the CLI registers bench-import; removed when done.
-    public static void main(final String[] args) throws Exception {
-        final picocli.CommandLine commandLine = new picocli.CommandLine(new BenchImportCommand());
-        final int code = commandLine.execute(args);
-        System.exit(code);
-    }
 }
