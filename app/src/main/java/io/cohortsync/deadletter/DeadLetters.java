@@ -1,6 +1,8 @@
 package io.cohortsync.deadletter;
 
 import io.cohortsync.avro.DeadLetter;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 import java.nio.ByteBuffer;
@@ -10,6 +12,14 @@ import java.util.Optional;
 public final class DeadLetters {
 
     private DeadLetters() {
+    }
+
+    /** Forwards the rejected input record, with its bytes and where it came from, as a {@link DeadLettered}. */
+    public static <K> void forward(final ProcessorContext<K, Object> context, final Record<byte[], byte[]> rejected,
+                                   final ReasonCode reason, final String message) {
+        context.forward(new Record<>((K) null, new DeadLettered(rejected.key(), of(context.recordMetadata(),
+            rejected.timestamp(), rejected.key(), rejected.value(), reason, message, context.currentSystemTimeMs())),
+            rejected.timestamp()));
     }
 
     public static DeadLetter of(final Optional<RecordMetadata> source, final long sourceTimestamp, final byte[] key,

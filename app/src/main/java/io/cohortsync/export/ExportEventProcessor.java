@@ -4,7 +4,6 @@ import io.cohortsync.avro.AmplitudeEvent;
 import io.cohortsync.avro.Profile;
 import io.cohortsync.config.AccountSettings;
 import io.cohortsync.deadletter.DeadLetters;
-import io.cohortsync.deadletter.DeadLettered;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
 import io.cohortsync.identity.IdentityTopology;
@@ -133,8 +132,6 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
     private void deadLetter(final Record<byte[], byte[]> record, final ReasonCode reason, final String message) {
         LOG.warn("Dead-lettering export source event at {}: {} ({})",
             context.recordMetadata().map(Object::toString).orElse("?"), reason, message);
-        context.forward(new Record<>((String) null, new DeadLettered(record.key(), DeadLetters.of(
-            context.recordMetadata(), record.timestamp(), record.key(), record.value(), reason, message,
-            context.currentSystemTimeMs())), record.timestamp()));
+        DeadLetters.forward(context, record, reason, message);
     }
 }

@@ -2,7 +2,6 @@ package io.cohortsync.identity;
 
 import io.cohortsync.avro.Profile;
 import io.cohortsync.deadletter.DeadLetters;
-import io.cohortsync.deadletter.DeadLettered;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
 import io.cohortsync.internal.IndexAction;
@@ -108,8 +107,6 @@ final class ProfileIndexProcessor implements Processor<byte[], byte[], String, O
     private void deadLetter(final Record<byte[], byte[]> record, final ReasonCode reason, final String message) {
         LOG.warn("Dead-lettering profile at {}: {} ({})", context.recordMetadata().map(Object::toString).orElse("?"),
             reason, message);
-        context.forward(new Record<>((String) null, new DeadLettered(record.key(), DeadLetters.of(
-            context.recordMetadata(), record.timestamp(), record.key(), record.value(), reason, message,
-            context.currentSystemTimeMs())), record.timestamp()));
+        DeadLetters.forward(context, record, reason, message);
     }
 }

@@ -4,7 +4,6 @@ import io.cohortsync.avro.CohortSyncRequest;
 import io.cohortsync.avro.Member;
 import io.cohortsync.config.AccountSettings;
 import io.cohortsync.deadletter.DeadLetters;
-import io.cohortsync.deadletter.DeadLettered;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
 import io.cohortsync.identity.IdentityRules;
@@ -142,9 +141,7 @@ final class RequestIngestProcessor implements Processor<byte[], byte[], String, 
     private void deadLetter(final Record<byte[], byte[]> record, final ReasonCode reason, final String message) {
         LOG.warn("Dead-lettering request at {}: {} ({})", context.recordMetadata().map(Object::toString).orElse("?"),
             reason, message);
-        context.forward(new Record<>((String) null, new DeadLettered(record.key(), DeadLetters.of(
-            context.recordMetadata(), record.timestamp(), record.key(), record.value(), reason, message,
-            context.currentSystemTimeMs())), record.timestamp()));
+        DeadLetters.forward(context, record, reason, message);
     }
 
     private void forgetOldMessageIds(final long now) {

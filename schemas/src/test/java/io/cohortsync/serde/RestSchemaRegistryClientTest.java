@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 class RestSchemaRegistryClientTest {
@@ -150,8 +151,9 @@ class RestSchemaRegistryClientTest {
                     .hasMessageContaining("503")
                     .hasMessageContaining("backend down");
         }
+        final CountDownLatch clientGaveUp = new CountDownLatch(1);
         try (FakeRegistryServer slow = new FakeRegistryServer(request -> {
-            sleepQuietly(1_500);
+            awaitQuietly(clientGaveUp);
             return new FakeRegistryServer.Answer(200, "{\"id\":1}");
         })) {
             final Map<String, Object> configs = configs(slow.url());
@@ -160,6 +162,7 @@ class RestSchemaRegistryClientTest {
                     .serializer().serialize("members", MEMBER))
                     .isInstanceOf(SchemaRegistryUnavailableException.class)
                     .hasMessageContaining("HttpTimeoutException");
+            clientGaveUp.countDown();
         }
     }
 
@@ -204,9 +207,10 @@ class RestSchemaRegistryClientTest {
         return text.toString();
     }
 
-    private static void sleepQuietly(final long millis) {
+    /** Holds a fake answer back until the test has seen the client time out (bounded, so a failing test ends). */
+    private static void awaitQuietly(final CountDownLatch latch) {
         try {
-            Thread.sleep(millis);
+            latch.await(30, java.util.concurrent.TimeUnit.SECONDS);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         }
