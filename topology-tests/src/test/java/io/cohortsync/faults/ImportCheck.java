@@ -1,0 +1,170 @@
+package io.cohortsync.faults;
+
+import io.cohortsync.avro.CohortSyncRequest;
+import io.cohortsync.avro.PartnerSyncEvent;
+import io.cohortsync.avro.Profile;
+import io.cohortsync.avro.SyncReport;
+import io.cohortsync.identity.IdentityTopology;
+import io.cohortsync.ingest.IngestTopology;
+import io.cohortsync.runtime.ConsumerLag;
+import io.cohortsync.serde.ConfluentAvroSerde;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Drives an {@link ImportWorkload} through a cohort-sync application on a broker and checks its outputs exactly, the
+ * way Kafka's exactly-once system tests do: every Partner Sync event expected is there once, nothing else is, every
+ * new profile was created once, and every batch was reported once.
+ */
+final class ImportCheck {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ImportCheck.class);
+
+    private final String bootstrap;
+    private final String applicationId;
+    private final String prefix;
+    private final Map<String, Object> serdeConfig;
+    private final ImportWorkload workload;
+
+    /** For an application whose application-id is {@code applicationId} and topic prefix {@code applicationId.}. */
+    ImportCheck(final String bootstrap, final String applicationId, final Map<String, Object> serdeConfig,
+                final ImportWorkload workload) {
+        this.bootstrap = bootstrap;
+        this.applicationId = applicationId;
+        this.prefix = applicationId + ".";
+        this.serdeConfig = serdeConfig;
+        this.workload = workload;
+    }
+
+    String topic(final String name) {
+        return prefix + name;
+    }
+
+    void produceProfiles() {
+        produce(topic("profiles"), Profile.class, new ArrayList<>(workload.existingProfiles().entrySet()));
+    }
+
+    void produceRequests() {
+        produce(topic("requests"), CohortSyncRequest.class, workload.requests());
+    }
+
+    /** Waits until the application has indexed every profile, so existing identities are matched, not created. */
+    void awaitProfilesIndexed(final Admin admin, final Duration timeout) throws InterruptedException {
+        assertThat(ConsumerLag.awaitCaughtUp(admin, applicationId, List.of(topic("profiles"),
+            internal(IdentityTopology.INDEX_UPDATES_TOPIC)), timeout)).as("profiles indexed within " + timeout).isTrue();
+    }
+
+    /** Waits until the application has committed past every request and every internal record. */
+    void awaitAllProcessed(final Admin admin, final Duration timeout) throws InterruptedException {
+        assertThat(ConsumerLag.awaitCaughtUp(admin, applicationId, List.of(topic("requests"), topic("profiles"),
+                internal(IngestTopology.LOOKUPS_TOPIC), internal(IngestTopology.BATCHES_TOPIC),
+                internal(IdentityTopology.INDEX_UPDATES_TOPIC), internal(IdentityTopology.RESOLVED_TOPIC)), timeout))
+            .as("everything processed within " + timeout).isTrue();
+    }
+
+    /** Partner Sync events the workload must produce in total. */
+    int expectedEventCount() {
+        return workload.expectedEvents().size();
+    }
+
+    /** Asserts the outputs are exactly right; returns a one-line summary for the log and the issue note. */
+    String assertExactlyOnce() {
+        final List<Profile> created = CommittedTopic.readAll(bootstrap, topic("profiles"),
+                ConfluentAvroSerde.specific(Profile.class, serdeConfig, false).deserializer()).stream()
+            .map(ConsumerRecord::value).filter(p -> ImportWorkload.CREATED_BY.equals(p.getCreatedBy())).toList();
+        final Map<String, Long> createdPerObject = created.stream()
+            .collect(Collectors.groupingBy(Profile::getObjectId, Collectors.counting()));
+        assertThat(createdPerObject.values()).as("profiles written more than once").allMatch(count -> count == 1);
+        final Map<String, String> refByObjectId = created.stream()
+            .collect(Collectors.toMap(Profile::getObjectId, ImportWorkload::createdRef));
+        assertThat(Set.copyOf(refByObjectId.values())).as("created profiles")
+            .hasSize(created.size()).isEqualTo(workload.expectedCreated());
+
+        final List<ConsumerRecord<String, PartnerSyncEvent>> events = CommittedTopic.readAll(bootstrap,
+            topic("partner-sync"), ConfluentAvroSerde.specific(PartnerSyncEvent.class, serdeConfig, false)
+                .deserializer());
+        assertThat(events.stream().map(e -> e.value().getEventId()).distinct().count()).as("distinct eventIds")
+            .isEqualTo(events.size());
+        final List<String> actual = events.stream().map(e -> describe(e, refByObjectId)).toList();
+        assertSameMultiset(actual, workload.expectedEvents());
+
+        final List<SyncReport> reports = CommittedTopic.readAll(bootstrap, topic("sync-reports"),
+                ConfluentAvroSerde.specific(SyncReport.class, serdeConfig, false).deserializer()).stream()
+            .map(ConsumerRecord::value).toList();
+        assertThat(reports.stream().filter(r -> !r.getDuplicate()).map(r -> r.getMessageId().toString()).toList())
+            .as("one report per batch").doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(workload.messageIds());
+        assertThat(reports.stream().filter(SyncReport::getDuplicate).count()).as("reports of re-sent batches")
+            .isEqualTo(workload.batches() - workload.messageIds().size());
+        final String summary = String.format("%d members in %d batches -> %d Partner Sync events (none missing, none "
+            + "duplicated), %d profiles created once each, %d sync reports", workload.members(), workload.batches(),
+            events.size(), created.size(), reports.size());
+        LOG.info("Exactly-once check passed: {}", summary);
+        return summary;
+    }
+
+    private static String describe(final ConsumerRecord<String, PartnerSyncEvent> event,
+                                   final Map<String, String> refByObjectId) {
+        final String objectId = event.key().substring(event.key().indexOf('|') + 1);
+        final Map<String, String> properties = event.value().getProperties();
+        return refByObjectId.getOrDefault(objectId, objectId) + "|" + properties.get("Partner Segment ID") + "|"
+            + properties.get("Action");
+    }
+
+    private static void assertSameMultiset(final Collection<String> actual, final Collection<String> expected) {
+        final Map<String, Long> difference = new TreeMap<>(count(actual));
+        count(expected).forEach((event, times) -> difference.merge(event, -times, Long::sum));
+        difference.values().removeIf(times -> times == 0);
+        final long missing = difference.values().stream().filter(times -> times < 0).mapToLong(times -> -times).sum();
+        final long extra = difference.values().stream().filter(times -> times > 0).mapToLong(times -> times).sum();
+        assertThat(difference.entrySet().stream().limit(20).map(e -> e.getKey() + " " + (e.getValue() > 0 ? "+" : "")
+                + e.getValue()).toList())
+            .as("Partner Sync events: %d missing, %d duplicated or unexpected, of %d expected (first 20 differences)",
+                missing, extra, expected.size())
+            .isEmpty();
+    }
+
+    private static Map<String, Long> count(final Collection<String> events) {
+        return events.stream().collect(Collectors.groupingBy(Function.identity(), HashMap::new,
+            Collectors.counting()));
+    }
+
+    private String internal(final String topic) {
+        return applicationId + "-" + topic + "-repartition";
+    }
+
+    private <V extends SpecificRecord> void produce(final String topic, final Class<V> type,
+                                                    final List<Map.Entry<String, V>> records) {
+        final Map<String, Object> config = new HashMap<>();
+        config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        config.put(ProducerConfig.LINGER_MS_CONFIG, 10);
+        config.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);
+        try (KafkaProducer<String, V> producer = new KafkaProducer<>(config, new StringSerializer(),
+            ConfluentAvroSerde.specific(type, serdeConfig, false).serializer())) {
+            records.forEach(record -> producer.send(new ProducerRecord<>(topic, record.getKey(), record.getValue())));
+            producer.flush();
+        }
+    }
+}
