@@ -1,5 +1,6 @@
 package io.cohortsync.deadletter;
 
+import io.cohortsync.serde.IncompatibleSchemaException;
 import io.cohortsync.serde.SchemaRegistryUnavailableException;
 import io.cohortsync.serde.UnknownSchemaIdException;
 import org.apache.kafka.common.errors.SerializationException;
@@ -40,6 +41,8 @@ public final class InputDecoder<T> {
             throw e;
         } catch (final UnknownSchemaIdException e) {
             return new Result<>(null, ReasonCode.UNKNOWN_SCHEMA_ID, e.getMessage());
+        } catch (final IncompatibleSchemaException e) {
+            return new Result<>(null, ReasonCode.SCHEMA_MISMATCH, e.getMessage());
         } catch (final SerializationException | ClassCastException e) {
             return new Result<>(null, ReasonCode.DESERIALIZATION_FAILED, String.valueOf(e.getMessage()));
         }
