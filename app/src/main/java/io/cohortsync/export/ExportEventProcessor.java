@@ -35,17 +35,25 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
     private final int maxRecordBytes;
     private final BiFunction<T, Profile, ExportSource> toSource;
     private final Function<String, Optional<AccountSettings>> accounts;
+    private final boolean deadLettersBadInput;
     private ProcessorContext<String, Object> context;
     private InputDecoder<T> decoder;
     private KeyValueStore<String, Profile> profiles;
 
+    /**
+     * @param deadLettersBadInput whether a record that does not decode, or lacks its ids or its documented key, is
+     *                            dead-lettered here; false when another stage reading the same source already
+     *                            dead-letters it, so that one bad record makes exactly one dead letter
+     */
     ExportEventProcessor(final Deserializer<T> deserializer, final int maxRecordBytes,
                          final BiFunction<T, Profile, ExportSource> toSource,
-                         final Function<String, Optional<AccountSettings>> accounts) {
+                         final Function<String, Optional<AccountSettings>> accounts,
+                         final boolean deadLettersBadInput) {
         this.deserializer = deserializer;
         this.maxRecordBytes = maxRecordBytes;
         this.toSource = toSource;
         this.accounts = accounts;
+        this.deadLettersBadInput = deadLettersBadInput;
     }
 
     @Override
@@ -65,17 +73,17 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
         final String topic = context.recordMetadata().map(m -> m.topic()).orElse("export-source");
         final InputDecoder.Result<T> decoded = decoder.decode(topic, record.value());
         if (decoded.rejected()) {
-            deadLetter(record, decoded.reason(), decoded.message());
+            rejectBadInput(record, decoded.reason(), decoded.message());
             return;
         }
         if (decoded.value() == null) {
-            deadLetter(record, ReasonCode.DESERIALIZATION_FAILED, "an event must have a value; got a tombstone");
+            rejectBadInput(record, ReasonCode.DESERIALIZATION_FAILED, "an event must have a value; got a tombstone");
             return;
         }
         final ExportSource withoutProfile = toSource.apply(decoded.value(), null);
         final String problem = problemWith(record.key(), withoutProfile);
         if (problem != null) {
-            deadLetter(record, reasonFor(problem), problem);
+            rejectBadInput(record, reasonFor(problem), problem);
             return;
         }
         final Optional<ExportSettings> settings = accounts.apply(withoutProfile.accountId())
@@ -127,6 +135,12 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
             return ReasonCode.MISSING_ACCOUNT_ID;
         }
         return problem.startsWith("objectId") ? ReasonCode.MISSING_OBJECT_ID : ReasonCode.KEY_MISMATCH;
+    }
+
+    private void rejectBadInput(final Record<byte[], byte[]> record, final ReasonCode reason, final String message) {
+        if (deadLettersBadInput) {
+            deadLetter(record, reason, message);
+        }
     }
 
     private void deadLetter(final Record<byte[], byte[]> record, final ReasonCode reason, final String message) {

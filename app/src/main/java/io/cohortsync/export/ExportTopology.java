@@ -42,20 +42,23 @@ public final class ExportTopology {
         }
         final Function<String, Optional<AccountSettings>> accounts =
             accountId -> Optional.ofNullable(accountSettings.get(accountId));
+        // The profile-segments stage reads every record of partner-sync from the same source and dead-letters the
+        // bad ones (ProfileSegmentsTopology); the export dead-letters only what is wrong for Amplitude.
         addSource(builder, topics, topics.partnerSync, "export-partner-sync", maxRecordBytes, accounts,
-            (PartnerSyncEvent event, io.cohortsync.avro.Profile profile) -> ExportSource.of(event, profile));
+            (PartnerSyncEvent event, io.cohortsync.avro.Profile profile) -> ExportSource.of(event, profile), false);
         addSource(builder, topics, topics.engagementEvents, "export-engagement", maxRecordBytes, accounts,
-            (EngagementEvent event, io.cohortsync.avro.Profile profile) -> ExportSource.of(event, profile));
+            (EngagementEvent event, io.cohortsync.avro.Profile profile) -> ExportSource.of(event, profile), true);
     }
 
     private static <T extends SpecificRecord> void addSource(
         final StreamsBuilder builder, final Topics topics, final Topic<String, T> source, final String stage,
         final int maxRecordBytes, final Function<String, Optional<AccountSettings>> accounts,
-        final java.util.function.BiFunction<T, io.cohortsync.avro.Profile, ExportSource> toSource) {
+        final java.util.function.BiFunction<T, io.cohortsync.avro.Profile, ExportSource> toSource,
+        final boolean deadLettersBadInput) {
         final KStream<String, Object> outputs = builder
             .stream(source.name(), source.consumedRaw(stage + "-source"))
             .process(() -> new ExportEventProcessor<>(source.valueSerde().deserializer(), maxRecordBytes, toSource,
-                accounts), Named.as(stage + "-select"), IdentityTopology.PROFILES_STORE);
+                accounts, deadLettersBadInput), Named.as(stage + "-select"), IdentityTopology.PROFILES_STORE);
         DeadLetterRouting.route(outputs, topics, stage);
         outputs
             .filter((key, value) -> value instanceof AmplitudeEvent, Named.as(stage + "-amplitude-events"))
