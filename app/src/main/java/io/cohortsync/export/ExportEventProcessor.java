@@ -86,6 +86,11 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
             rejectBadInput(record, reasonFor(problem), problem);
             return;
         }
+        if (withoutProfile.eventName() == null || withoutProfile.eventName().isBlank()) {
+            // Before the selection: a nameless event is malformed for every account, not merely unselected.
+            deadLetter(record, ReasonCode.MISSING_EVENT_NAME, "the event has no name (Amplitude's event_type)");
+            return;
+        }
         final Optional<ExportSettings> settings = accounts.apply(withoutProfile.accountId())
             .flatMap(AccountSettings::exportSettings);
         if (settings.isEmpty() || !settings.get().selects(withoutProfile.eventName())) {
