@@ -33,7 +33,8 @@ public final class InputDecoder<T> {
         }
         if (bytes.length > maxRecordBytes) {
             return new Result<>(null, ReasonCode.RECORD_TOO_LARGE, "record value is " + bytes.length
-                + " bytes; at most " + maxRecordBytes + " are accepted (ingest.max-record-bytes)");
+                + " bytes; at most " + maxRecordBytes + " are accepted (ingest.max-record-bytes). The value is not "
+                + "copied into this letter: read it at the source topic, partition and offset");
         }
         try {
             return new Result<>(deserializer.deserialize(topic, bytes), null, null);

@@ -4,6 +4,7 @@ import io.cohortsync.avro.AmplitudeEvent;
 import io.cohortsync.avro.DeadLetter;
 import io.cohortsync.config.AccountSettings;
 import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.deadletter.DeadLetters;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
 import io.cohortsync.runtime.TopicBootstrapper;
@@ -587,7 +588,8 @@ public final class AmplitudeExporter implements AutoCloseable {
             .setSourceOffset(event.offset)
             .setSourceTimestamp(Instant.ofEpochMilli(event.timestamp))
             .setKey(event.rawKey == null ? null : ByteBuffer.wrap(event.rawKey))
-            .setValue(event.rawValue == null ? null : ByteBuffer.wrap(event.rawValue))
+            .setValue(event.rawValue == null || !DeadLetters.keepsValue(reason) ? null
+                : ByteBuffer.wrap(event.rawValue))
             .setOccurredAt(Instant.now())
             .build();
         deadLettersInFlight++;
