@@ -6,6 +6,7 @@ import io.cohortsync.config.AccountSettings;
 import io.cohortsync.deadletter.DeadLetters;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.deadletter.Rejection;
 import io.cohortsync.identity.IdentityTopology;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -35,24 +36,29 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
     private final int maxRecordBytes;
     private final BiFunction<T, Profile, ExportSource> toSource;
     private final Function<String, Optional<AccountSettings>> accounts;
+    private final BiFunction<String, T, Optional<Rejection>> sourceRules;
     private final boolean deadLettersBadInput;
     private ProcessorContext<String, Object> context;
     private InputDecoder<T> decoder;
     private KeyValueStore<String, Profile> profiles;
 
     /**
-     * @param deadLettersBadInput whether a record that does not decode, or lacks its ids or its documented key, is
-     *                            dead-lettered here; false when another stage reading the same source already
-     *                            dead-letters it, so that one bad record makes exactly one dead letter
+     * @param sourceRules         the source topic's own rules for a decoded record and its key (beyond the ids and
+     *                            key every source needs), as the stage that owns the topic's format applies them
+     * @param deadLettersBadInput whether a record that does not decode, lacks its ids or its documented key, or
+     *                            breaks {@code sourceRules} is dead-lettered here; false when another stage reading
+     *                            the same source already dead-letters it, so one bad record makes one dead letter
      */
     ExportEventProcessor(final Deserializer<T> deserializer, final int maxRecordBytes,
                          final BiFunction<T, Profile, ExportSource> toSource,
                          final Function<String, Optional<AccountSettings>> accounts,
+                         final BiFunction<String, T, Optional<Rejection>> sourceRules,
                          final boolean deadLettersBadInput) {
         this.deserializer = deserializer;
         this.maxRecordBytes = maxRecordBytes;
         this.toSource = toSource;
         this.accounts = accounts;
+        this.sourceRules = sourceRules;
         this.deadLettersBadInput = deadLettersBadInput;
     }
 
@@ -84,6 +90,11 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
         final String problem = problemWith(record.key(), withoutProfile);
         if (problem != null) {
             rejectBadInput(record, reasonFor(problem), problem);
+            return;
+        }
+        final Optional<Rejection> broken = sourceRules.apply(keyText(record.key()), decoded.value());
+        if (broken.isPresent()) {
+            rejectBadInput(record, broken.get().reason(), broken.get().message());
             return;
         }
         if (withoutProfile.eventName() == null || withoutProfile.eventName().isBlank()) {
@@ -131,8 +142,12 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
             return "objectId is missing or blank";
         }
         final String expected = source.accountId() + "|" + source.objectId();
-        final String key = keyBytes == null ? null : new String(keyBytes, StandardCharsets.UTF_8);
+        final String key = keyText(keyBytes);
         return expected.equals(key) ? null : "event key must be '" + expected + "' but was '" + key + "'";
+    }
+
+    private static String keyText(final byte[] keyBytes) {
+        return keyBytes == null ? null : new String(keyBytes, StandardCharsets.UTF_8);
     }
 
     private static ReasonCode reasonFor(final String problem) {

@@ -5,6 +5,7 @@ import io.cohortsync.avro.PartnerSyncEvent;
 import io.cohortsync.deadletter.DeadLetters;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.deadletter.Rejection;
 import io.cohortsync.internal.ProfileSegment;
 import io.cohortsync.metrics.CohortSyncMetrics;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -17,6 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
  * Applies one Partner Sync event to its profile's segment list: Added puts, Removed deletes. The membership stage
@@ -59,26 +61,12 @@ final class ProfileSegmentsProcessor implements Processor<Object, Object, byte[]
         if (event == null) {
             return;
         }
-        if (isBlank(event.getAccountId())) {
-            deadLetter(record, ReasonCode.MISSING_ACCOUNT_ID, "Partner Sync event: accountId is missing or blank");
-            return;
-        }
-        if (isBlank(event.getObjectId())) {
-            deadLetter(record, ReasonCode.MISSING_OBJECT_ID, "Partner Sync event: objectId is missing or blank");
-            return;
-        }
-        final String expectedKey = event.getAccountId() + "|" + event.getObjectId();
-        final String key = keyText(record.key());
-        if (!expectedKey.equals(key)) {
-            deadLetter(record, ReasonCode.KEY_MISMATCH, "Partner Sync event key must be '" + expectedKey
-                + "' (<accountId>|<objectId>) but was " + (key == null ? "null" : "'" + key + "'"));
+        final Optional<Rejection> problem = PartnerSyncEvents.problemWith(keyText(record.key()), event);
+        if (problem.isPresent()) {
+            deadLetter(record, problem.get().reason(), problem.get().message());
             return;
         }
         final String cohortId = event.getProperties().get("Partner Segment ID");
-        if (isBlank(cohortId)) {
-            deadLetter(record, ReasonCode.MISSING_COHORT_ID, "Partner Sync event without 'Partner Segment ID'");
-            return;
-        }
         apply(event, cohortId);
         metrics.partnerSyncEvent(event);
     }
@@ -111,10 +99,6 @@ final class ProfileSegmentsProcessor implements Processor<Object, Object, byte[]
     /** The store key: {@code <account>|<objectId>|<cohortId>}. */
     static String keyOf(final String accountId, final String objectId, final String cohortId) {
         return accountId + "|" + objectId + "|" + cohortId;
-    }
-
-    private static boolean isBlank(final String value) {
-        return value == null || value.isBlank();
     }
 
     private static String keyText(final Object key) {

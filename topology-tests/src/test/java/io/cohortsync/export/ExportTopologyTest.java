@@ -248,11 +248,13 @@ class ExportTopologyTest {
         fx.rawPartnerSync("all|o1", "not avro".getBytes(StandardCharsets.UTF_8));
         fx.partnerSyncWithKey("all|o1", partnerSyncEvent("all", "", "user-one", "ps-blank"));
         fx.partnerSyncWithKey("all|o2", partnerSyncEvent("all", "o1", "user-one", "ps-miskeyed"));
+        fx.partnerSync(io.cohortsync.avro.PartnerSyncEvent.newBuilder(partnerSyncEvent("all", "o3", "user-three",
+            "ps-no-segment")).setProperties(Map.of("Action", "Added")).build());
         fx.partnerSync(partnerSyncEvent("all", "o1", "user-one", "ps-1"));
 
         final List<DeadLetter> dead = fx.deadLetters();
         assertThat(dead).extracting(DeadLetter::getReasonCode)
-            .containsExactly("DESERIALIZATION_FAILED", "MISSING_OBJECT_ID", "KEY_MISMATCH");
+            .containsExactly("DESERIALIZATION_FAILED", "MISSING_OBJECT_ID", "KEY_MISMATCH", "MISSING_COHORT_ID");
         assertThat(dead).allSatisfy(letter ->
             assertThat(letter.getSourceTopic()).isEqualTo(fx.topics.partnerSync.name()));
         assertThat(fx.exported()).extracting(kv -> kv.value.getInsertId()).containsExactly("ps-1");
