@@ -98,7 +98,8 @@ public final class AmplitudeExporter implements AutoCloseable {
         this.settings = settings;
         this.exportTopic = topics.amplitudeExport.name();
         this.deadLetterTopic = topics.deadLetters.name();
-        this.decoder = new InputDecoder<>(topics.amplitudeExport.valueSerde().deserializer(), settings.maxRecordBytes());
+        this.decoder = new InputDecoder<>(topics.amplitudeExport.valueSerde().deserializer(),
+            settings.maxRecordBytes());
         this.http = new AmplitudeClient(settings.requestTimeout());
         this.dryRun = exports.values().stream().anyMatch(ExportSettings::dryRun)
             ? DryRunFile.open(settings.dryRunFile()) : null;

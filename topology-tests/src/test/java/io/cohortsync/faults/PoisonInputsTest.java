@@ -24,6 +24,7 @@ import io.cohortsync.export.Residency;
 import io.cohortsync.export.Secret;
 import io.cohortsync.export.emulator.AmplitudeEmulator;
 import io.cohortsync.identity.IdentityTopology;
+import io.cohortsync.ingest.IngestTopology;
 import io.cohortsync.membership.ProfileSegmentsTopology;
 import io.cohortsync.runtime.CohortSyncService;
 import io.cohortsync.runtime.ConsumerLag;
@@ -58,6 +59,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,6 +69,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -249,12 +252,14 @@ class PoisonInputsTest {
         final List<Produced> produced = produce(requests.name(), items);
 
         final Set<String> expected = goodLabels(produced);
-        final List<PartnerSyncEvent> added = await().atMost(OUTPUT_TIMEOUT).pollInterval(Duration.ofMillis(250))
-            .until(() -> partnerSyncEvents("ct", "c-req"), events -> identities(events).containsAll(expected));
-        assertThat(identities(added)).as("one Added per member of the good batches, none for a poison one")
+        await().atMost(OUTPUT_TIMEOUT).pollInterval(Duration.ofMillis(250))
+            .until(() -> identities(partnerSyncEvents("ct", "c-req")).containsAll(expected));
+        awaitImportCaughtUp();
+        final List<PartnerSyncEvent> added = partnerSyncEvents("ct", "c-req");
+        assertThat(added).extracting(PartnerSyncEvent::getIdentity)
+            .as("one Added per member of the good batches, none for a poison one")
             .containsExactlyInAnyOrderElementsOf(expected);
         assertThat(added).allSatisfy(event -> assertThat(event.getProperties()).containsEntry("Action", "Added"));
-        awaitStreamsCaughtUp(requests.name());
         assertDeadLettersExactly(requests.name(), produced);
         assertStillRunning();
     }
@@ -289,8 +294,7 @@ class PoisonInputsTest {
             });
 
         final List<Produced> produced = produce(profiles.name(), items);
-        awaitStreamsCaughtUp(profiles.name(),
-            appId + "-" + IdentityTopology.INDEX_UPDATES_TOPIC + "-repartition");
+        awaitStreamsCaughtUp(profiles.name(), internal(IdentityTopology.INDEX_UPDATES_TOPIC));
 
         // Match the good profiles (upper case: identities match case-insensitively) and the poison ones' identities:
         // a good one resolves to its profile, a poison one was never indexed, so it makes a new profile.
@@ -303,15 +307,18 @@ class PoisonInputsTest {
             poisonIdentities.add("prof-poison-c-" + round);
         }
         final List<String> members = new ArrayList<>();
-        objectIdByIdentity.keySet().forEach(identity -> members.add(identity.toUpperCase(java.util.Locale.ROOT)));
+        objectIdByIdentity.keySet().forEach(identity -> members.add(identity.toUpperCase(Locale.ROOT)));
         members.addAll(poisonIdentities);
         produce(topics.requests.name(), List.of(Item.good("match", "ct|c-prof",
             serialize(topics.requests, request("ct", "c-prof", "m-prof", members.toArray(String[]::new))))));
 
-        final List<PartnerSyncEvent> added = await().atMost(OUTPUT_TIMEOUT).pollInterval(Duration.ofMillis(250))
-            .until(() -> partnerSyncEvents("ct", "c-prof"), events -> events.size() >= members.size());
+        await().atMost(OUTPUT_TIMEOUT).pollInterval(Duration.ofMillis(250))
+            .until(() -> partnerSyncEvents("ct", "c-prof").size() >= members.size());
+        awaitImportCaughtUp();
+        final List<PartnerSyncEvent> added = partnerSyncEvents("ct", "c-prof");
+        assertThat(added).hasSize(members.size());
         final Map<String, String> resolved = added.stream()
-            .collect(Collectors.toMap(event -> event.getIdentity().toLowerCase(java.util.Locale.ROOT),
+            .collect(Collectors.toMap(event -> event.getIdentity().toLowerCase(Locale.ROOT),
                 PartnerSyncEvent::getObjectId));
         objectIdByIdentity.forEach((identity, objectId) ->
             assertThat(resolved).as("good profile %s indexed and matched", objectId).containsEntry(identity, objectId));
@@ -321,7 +328,6 @@ class PoisonInputsTest {
             assertThat(resolved.get("prof-poison-c-" + round)).as("the oversized profile was not indexed")
                 .isNotNull().isNotEqualTo("prof-big-" + round);
         }
-        assertThat(added).hasSize(members.size());
         assertDeadLettersExactly(profiles.name(), produced);
         assertStillRunning();
     }
@@ -469,7 +475,8 @@ class PoisonInputsTest {
         final TopicPartition partition = new TopicPartition(export.name(), PARTITION);
         final long end = produced.get(produced.size() - 1).at().offset() + 1;
         // The exporter commits past a record only once its dead letter is acknowledged: then all are written.
-        await().atMost(OUTPUT_TIMEOUT).pollInterval(Duration.ofMillis(200)).until(() -> committed(group, partition) >= end);
+        await().atMost(OUTPUT_TIMEOUT).pollInterval(Duration.ofMillis(200))
+            .until(() -> committed(group, partition) >= end);
         assertDeadLettersExactly(export.name(), produced);
         assertStillRunning();
     }
@@ -510,7 +517,8 @@ class PoisonInputsTest {
         for (final Item item : items) {
             final RecordMetadata metadata = producer.send(new ProducerRecord<>(ownTopics.amplitudeExport.name(),
                 PARTITION, item.key(), item.value())).get(30, TimeUnit.SECONDS);
-            produced.add(new Produced(item, new Coordinates(metadata.topic(), metadata.partition(), metadata.offset())));
+            produced.add(new Produced(item,
+                new Coordinates(metadata.topic(), metadata.partition(), metadata.offset())));
         }
         final Map<String, Object> kafkaConfig = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
             kafka.bootstrapServers());
@@ -762,6 +770,19 @@ class PoisonInputsTest {
             .noneMatch(insertId -> List.of(insertIdPrefixes).stream().anyMatch(insertId::startsWith));
     }
 
+    /**
+     * The import committed past every request and every internal record the requests made: a poison request that
+     * had slipped through would have its Partner Sync events written by now.
+     */
+    private static void awaitImportCaughtUp() throws InterruptedException {
+        awaitStreamsCaughtUp(topics.requests.name(), internal(IngestTopology.LOOKUPS_TOPIC),
+            internal(IngestTopology.BATCHES_TOPIC), internal(IdentityTopology.RESOLVED_TOPIC));
+    }
+
+    private static String internal(final String repartitionTopic) {
+        return appId + "-" + repartitionTopic + "-repartition";
+    }
+
     /** The Streams application committed past every record of the topics: all their outputs are written. */
     private static void awaitStreamsCaughtUp(final String... topicNames) throws InterruptedException {
         assertThat(ConsumerLag.awaitCaughtUp(kafka.admin(), appId, List.of(topicNames), OUTPUT_TIMEOUT))
@@ -786,11 +807,11 @@ class PoisonInputsTest {
             : letter.getSourcePartition(), letter.getSourceOffset() == null ? -1 : letter.getSourceOffset());
     }
 
-    private static byte[] bytes(final java.nio.ByteBuffer buffer) {
+    private static byte[] bytes(final ByteBuffer buffer) {
         if (buffer == null) {
             return null;
         }
-        final java.nio.ByteBuffer copy = buffer.duplicate();
+        final ByteBuffer copy = buffer.duplicate();
         final byte[] bytes = new byte[copy.remaining()];
         copy.get(bytes);
         return bytes;
