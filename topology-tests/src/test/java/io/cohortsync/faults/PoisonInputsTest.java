@@ -101,7 +101,7 @@ import static org.awaitility.Awaitility.await;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PoisonInputsTest {
 
-    private static final int SOAK_ROUNDS = 25;
+    private static final int SOAK_ROUNDS = 100;
     private static final int ROUNDS = Soak.pick(1, SOAK_ROUNDS);
     private static final int MAX_RECORD_BYTES = 64 * 1024;
     /** What cohort-sync creates its topics to accept: the record limit plus room for a dead letter around it. */
