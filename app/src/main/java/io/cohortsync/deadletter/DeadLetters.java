@@ -24,6 +24,7 @@ public final class DeadLetters {
 
     public static DeadLetter of(final Optional<RecordMetadata> source, final long sourceTimestamp, final byte[] key,
                                 final byte[] value, final ReasonCode reason, final String message, final long now) {
+        final byte[] keptValue = keepsValue(reason) ? value : null;
         return DeadLetter.newBuilder()
             .setReasonCode(reason.name())
             .setMessage(message)
@@ -32,8 +33,17 @@ public final class DeadLetters {
             .setSourceOffset(source.map(RecordMetadata::offset).orElse(null))
             .setSourceTimestamp(java.time.Instant.ofEpochMilli(sourceTimestamp))
             .setKey(key == null ? null : ByteBuffer.wrap(key))
-            .setValue(value == null ? null : ByteBuffer.wrap(value))
+            .setValue(keptValue == null ? null : ByteBuffer.wrap(keptValue))
             .setOccurredAt(java.time.Instant.ofEpochMilli(now))
             .build();
+    }
+
+    /**
+     * Whether a letter for this reason carries the rejected value. Not for a record over the size limit: the letter
+     * would be larger still, and one that does not fit the dead-letter topic fails its producer on every retry, which
+     * would block the partition behind it. Its bytes stay at the source topic, partition and offset the letter names.
+     */
+    public static boolean keepsValue(final ReasonCode reason) {
+        return reason != ReasonCode.RECORD_TOO_LARGE;
     }
 }

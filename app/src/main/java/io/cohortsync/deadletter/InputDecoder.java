@@ -1,5 +1,6 @@
 package io.cohortsync.deadletter;
 
+import io.cohortsync.serde.IncompatibleSchemaException;
 import io.cohortsync.serde.SchemaRegistryUnavailableException;
 import io.cohortsync.serde.UnknownSchemaIdException;
 import org.apache.kafka.common.errors.SerializationException;
@@ -32,7 +33,8 @@ public final class InputDecoder<T> {
         }
         if (bytes.length > maxRecordBytes) {
             return new Result<>(null, ReasonCode.RECORD_TOO_LARGE, "record value is " + bytes.length
-                + " bytes; at most " + maxRecordBytes + " are accepted (ingest.max-record-bytes)");
+                + " bytes; at most " + maxRecordBytes + " are accepted (ingest.max-record-bytes). The value is not "
+                + "copied into this letter: read it at the source topic, partition and offset");
         }
         try {
             return new Result<>(deserializer.deserialize(topic, bytes), null, null);
@@ -40,6 +42,8 @@ public final class InputDecoder<T> {
             throw e;
         } catch (final UnknownSchemaIdException e) {
             return new Result<>(null, ReasonCode.UNKNOWN_SCHEMA_ID, e.getMessage());
+        } catch (final IncompatibleSchemaException e) {
+            return new Result<>(null, ReasonCode.SCHEMA_MISMATCH, e.getMessage());
         } catch (final SerializationException | ClassCastException e) {
             return new Result<>(null, ReasonCode.DESERIALIZATION_FAILED, String.valueOf(e.getMessage()));
         }

@@ -6,6 +6,11 @@ public enum ReasonCode {
     DESERIALIZATION_FAILED,
     /** The value names a schema id the registry does not know. */
     UNKNOWN_SCHEMA_ID,
+    /**
+     * The value names a schema id the registry knows, but of a schema the topic's record type cannot be read from:
+     * another record type (a Profile written to the requests topic, say) or an incompatible version of its own.
+     */
+    SCHEMA_MISMATCH,
     /** The record is larger than ingest.max-record-bytes. */
     RECORD_TOO_LARGE,
     MISSING_ACCOUNT_ID,

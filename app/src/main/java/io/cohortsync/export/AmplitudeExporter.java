@@ -4,8 +4,10 @@ import io.cohortsync.avro.AmplitudeEvent;
 import io.cohortsync.avro.DeadLetter;
 import io.cohortsync.config.AccountSettings;
 import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.deadletter.DeadLetters;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.runtime.TopicBootstrapper;
 import io.cohortsync.serde.SchemaRegistryUnavailableException;
 import io.cohortsync.topology.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -96,7 +98,8 @@ public final class AmplitudeExporter implements AutoCloseable {
         this.settings = settings;
         this.exportTopic = topics.amplitudeExport.name();
         this.deadLetterTopic = topics.deadLetters.name();
-        this.decoder = new InputDecoder<>(topics.amplitudeExport.valueSerde().deserializer(), Integer.MAX_VALUE);
+        this.decoder = new InputDecoder<>(topics.amplitudeExport.valueSerde().deserializer(),
+            settings.maxRecordBytes());
         this.http = new AmplitudeClient(settings.requestTimeout());
         this.dryRun = exports.values().stream().anyMatch(ExportSettings::dryRun)
             ? DryRunFile.open(settings.dryRunFile()) : null;
@@ -104,7 +107,8 @@ public final class AmplitudeExporter implements AutoCloseable {
             export.dryRun() ? dryRun.forAccount(accountId) : http, new ExportMetrics(registry, accountId))));
         this.consumer = new KafkaConsumer<>(consumerConfig(kafkaConfig, settings.groupId()),
             new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        this.deadLetters = new KafkaProducer<>(producerConfig(kafkaConfig), new ByteArraySerializer(),
+        this.deadLetters = new KafkaProducer<>(producerConfig(kafkaConfig, settings.maxRecordBytes()),
+            new ByteArraySerializer(),
             topics.deadLetters.valueSerde().serializer());
         this.thread = new Thread(this::run, "amplitude-exporter");
         this.thread.setDaemon(true);
@@ -174,13 +178,16 @@ public final class AmplitudeExporter implements AutoCloseable {
         return config;
     }
 
-    private static Map<String, Object> producerConfig(final Map<String, Object> kafka) {
+    private static Map<String, Object> producerConfig(final Map<String, Object> kafka, final int maxRecordBytes) {
         final Map<String, Object> config = new HashMap<>(kafka);
         config.keySet().removeIf(key -> ConsumerConfig.configNames().contains(key)
             && !ProducerConfig.configNames().contains(key));
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        // A dead letter wraps the whole record. With the client's 1 MiB default, the letter of an event too large
+        // for Amplitude's 1 MB request could never be written, and the exporter would retry it forever.
+        config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicBootstrapper.maxMessageBytes(maxRecordBytes));
         return config;
     }
 
@@ -338,6 +345,11 @@ public final class AmplitudeExporter implements AutoCloseable {
             return;
         }
         final AmplitudeEvent event = decoded.value();
+        if (event.getAccountId() == null || event.getAccountId().isBlank()) {
+            deadLetter(track(progress, record, event, null, now), ReasonCode.MISSING_ACCOUNT_ID,
+                "account_id is missing or blank; it names the account whose export settings send the event");
+            return;
+        }
         final AccountExport account = accounts.get(event.getAccountId());
         if (account == null) {
             deadLetter(track(progress, record, event, null, now), ReasonCode.UNKNOWN_ACCOUNT, "account '"
@@ -577,7 +589,8 @@ public final class AmplitudeExporter implements AutoCloseable {
             .setSourceOffset(event.offset)
             .setSourceTimestamp(Instant.ofEpochMilli(event.timestamp))
             .setKey(event.rawKey == null ? null : ByteBuffer.wrap(event.rawKey))
-            .setValue(event.rawValue == null ? null : ByteBuffer.wrap(event.rawValue))
+            .setValue(event.rawValue == null || !DeadLetters.keepsValue(reason) ? null
+                : ByteBuffer.wrap(event.rawValue))
             .setOccurredAt(Instant.now())
             .build();
         deadLettersInFlight++;

@@ -222,7 +222,8 @@ public final class ExportBenchmark {
             final ExporterSettings exporterSettings = new ExporterSettings("bench-exporter", Duration.ofMillis(100),
                 settings.maxInFlight(), 50_000, 0, Duration.ofSeconds(30), Duration.ofMillis(200),
                 Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofHours(1), Duration.ofSeconds(1),
-                root.resolve("dry-run.ndjson"), Duration.ofSeconds(10));
+                root.resolve("dry-run.ndjson"), Duration.ofSeconds(10),
+                Integer.parseInt(io.cohortsync.config.CohortSyncConfig.defaults().get("ingest.max-record-bytes")));
             final long start = System.nanoTime();
             final AmplitudeExporter exporter = AmplitudeExporter.start(exporterSettings, Map.of(ACCOUNT, export),
                 Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), topics, registry);

@@ -6,6 +6,7 @@ import io.cohortsync.config.AccountSettings;
 import io.cohortsync.deadletter.DeadLetters;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.deadletter.Rejection;
 import io.cohortsync.identity.IdentityTopology;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -35,17 +36,30 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
     private final int maxRecordBytes;
     private final BiFunction<T, Profile, ExportSource> toSource;
     private final Function<String, Optional<AccountSettings>> accounts;
+    private final BiFunction<String, T, Optional<Rejection>> sourceRules;
+    private final boolean deadLettersBadInput;
     private ProcessorContext<String, Object> context;
     private InputDecoder<T> decoder;
     private KeyValueStore<String, Profile> profiles;
 
+    /**
+     * @param sourceRules         the source topic's own rules for a decoded record and its key (beyond the ids and
+     *                            key every source needs), as the stage that owns the topic's format applies them
+     * @param deadLettersBadInput whether a record that does not decode, lacks its ids or its documented key, or
+     *                            breaks {@code sourceRules} is dead-lettered here; false when another stage reading
+     *                            the same source already dead-letters it, so one bad record makes one dead letter
+     */
     ExportEventProcessor(final Deserializer<T> deserializer, final int maxRecordBytes,
                          final BiFunction<T, Profile, ExportSource> toSource,
-                         final Function<String, Optional<AccountSettings>> accounts) {
+                         final Function<String, Optional<AccountSettings>> accounts,
+                         final BiFunction<String, T, Optional<Rejection>> sourceRules,
+                         final boolean deadLettersBadInput) {
         this.deserializer = deserializer;
         this.maxRecordBytes = maxRecordBytes;
         this.toSource = toSource;
         this.accounts = accounts;
+        this.sourceRules = sourceRules;
+        this.deadLettersBadInput = deadLettersBadInput;
     }
 
     @Override
@@ -65,17 +79,27 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
         final String topic = context.recordMetadata().map(m -> m.topic()).orElse("export-source");
         final InputDecoder.Result<T> decoded = decoder.decode(topic, record.value());
         if (decoded.rejected()) {
-            deadLetter(record, decoded.reason(), decoded.message());
+            rejectBadInput(record, decoded.reason(), decoded.message());
             return;
         }
         if (decoded.value() == null) {
-            deadLetter(record, ReasonCode.DESERIALIZATION_FAILED, "an event must have a value; got a tombstone");
+            rejectBadInput(record, ReasonCode.DESERIALIZATION_FAILED, "an event must have a value; got a tombstone");
             return;
         }
         final ExportSource withoutProfile = toSource.apply(decoded.value(), null);
         final String problem = problemWith(record.key(), withoutProfile);
         if (problem != null) {
-            deadLetter(record, reasonFor(problem), problem);
+            rejectBadInput(record, reasonFor(problem), problem);
+            return;
+        }
+        final Optional<Rejection> broken = sourceRules.apply(keyText(record.key()), decoded.value());
+        if (broken.isPresent()) {
+            rejectBadInput(record, broken.get().reason(), broken.get().message());
+            return;
+        }
+        if (withoutProfile.eventName() == null || withoutProfile.eventName().isBlank()) {
+            // Before the selection: a nameless event is malformed for every account, not merely unselected.
+            deadLetter(record, ReasonCode.MISSING_EVENT_NAME, "the event has no name (Amplitude's event_type)");
             return;
         }
         final Optional<ExportSettings> settings = accounts.apply(withoutProfile.accountId())
@@ -118,8 +142,12 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
             return "objectId is missing or blank";
         }
         final String expected = source.accountId() + "|" + source.objectId();
-        final String key = keyBytes == null ? null : new String(keyBytes, StandardCharsets.UTF_8);
+        final String key = keyText(keyBytes);
         return expected.equals(key) ? null : "event key must be '" + expected + "' but was '" + key + "'";
+    }
+
+    private static String keyText(final byte[] keyBytes) {
+        return keyBytes == null ? null : new String(keyBytes, StandardCharsets.UTF_8);
     }
 
     private static ReasonCode reasonFor(final String problem) {
@@ -127,6 +155,12 @@ final class ExportEventProcessor<T> implements Processor<byte[], byte[], String,
             return ReasonCode.MISSING_ACCOUNT_ID;
         }
         return problem.startsWith("objectId") ? ReasonCode.MISSING_OBJECT_ID : ReasonCode.KEY_MISMATCH;
+    }
+
+    private void rejectBadInput(final Record<byte[], byte[]> record, final ReasonCode reason, final String message) {
+        if (deadLettersBadInput) {
+            deadLetter(record, reason, message);
+        }
     }
 
     private void deadLetter(final Record<byte[], byte[]> record, final ReasonCode reason, final String message) {

@@ -5,7 +5,9 @@ import io.cohortsync.avro.EngagementEvent;
 import io.cohortsync.avro.PartnerSyncEvent;
 import io.cohortsync.config.AccountSettings;
 import io.cohortsync.deadletter.DeadLetterRouting;
+import io.cohortsync.deadletter.Rejection;
 import io.cohortsync.identity.IdentityTopology;
+import io.cohortsync.membership.PartnerSyncEvents;
 import io.cohortsync.topology.Topic;
 import io.cohortsync.topology.Topics;
 import org.apache.avro.specific.SpecificRecord;
@@ -42,20 +44,28 @@ public final class ExportTopology {
         }
         final Function<String, Optional<AccountSettings>> accounts =
             accountId -> Optional.ofNullable(accountSettings.get(accountId));
+        // The profile-segments stage reads every record of partner-sync from the same source and dead-letters the
+        // bad ones (ProfileSegmentsTopology), by the same rules: the export skips them, and dead-letters only what
+        // is wrong for Amplitude.
         addSource(builder, topics, topics.partnerSync, "export-partner-sync", maxRecordBytes, accounts,
-            (PartnerSyncEvent event, io.cohortsync.avro.Profile profile) -> ExportSource.of(event, profile));
+            (PartnerSyncEvent event, io.cohortsync.avro.Profile profile) -> ExportSource.of(event, profile),
+            PartnerSyncEvents::problemWith, false);
         addSource(builder, topics, topics.engagementEvents, "export-engagement", maxRecordBytes, accounts,
-            (EngagementEvent event, io.cohortsync.avro.Profile profile) -> ExportSource.of(event, profile));
+            (EngagementEvent event, io.cohortsync.avro.Profile profile) -> ExportSource.of(event, profile),
+            (key, event) -> Optional.empty(), true);
     }
 
     private static <T extends SpecificRecord> void addSource(
         final StreamsBuilder builder, final Topics topics, final Topic<String, T> source, final String stage,
         final int maxRecordBytes, final Function<String, Optional<AccountSettings>> accounts,
-        final java.util.function.BiFunction<T, io.cohortsync.avro.Profile, ExportSource> toSource) {
+        final java.util.function.BiFunction<T, io.cohortsync.avro.Profile, ExportSource> toSource,
+        final java.util.function.BiFunction<String, T, Optional<Rejection>> sourceRules,
+        final boolean deadLettersBadInput) {
         final KStream<String, Object> outputs = builder
             .stream(source.name(), source.consumedRaw(stage + "-source"))
             .process(() -> new ExportEventProcessor<>(source.valueSerde().deserializer(), maxRecordBytes, toSource,
-                accounts), Named.as(stage + "-select"), IdentityTopology.PROFILES_STORE);
+                accounts, sourceRules, deadLettersBadInput), Named.as(stage + "-select"),
+                IdentityTopology.PROFILES_STORE);
         DeadLetterRouting.route(outputs, topics, stage);
         outputs
             .filter((key, value) -> value instanceof AmplitudeEvent, Named.as(stage + "-amplitude-events"))

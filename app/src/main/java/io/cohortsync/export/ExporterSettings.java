@@ -21,18 +21,20 @@ import java.time.Duration;
  * @param commitInterval           how often finished offsets are committed
  * @param dryRunFile               where accounts without an API key write their request bodies
  * @param closeTimeout             how long a clean stop waits for requests in flight
+ * @param maxRecordBytes           larger export records are dead-lettered unread ({@code ingest.max-record-bytes},
+ *                                 the limit of every input topic); also sizes the dead-letter producer's requests
  */
 public record ExporterSettings(String groupId, Duration linger, int maxInFlightRequests, int maxBufferedEvents,
                                int maxEventsPerIdPerSecond, Duration requestTimeout, Duration retryBackoff,
                                Duration retryBackoffMax, Duration throttleWait, Duration dailyQuotaWait,
-                               Duration commitInterval, Path dryRunFile, Duration closeTimeout) {
+                               Duration commitInterval, Path dryRunFile, Duration closeTimeout, int maxRecordBytes) {
 
     public static ExporterSettings from(final CohortSyncConfig config) {
         return new ExporterSettings(config.exportGroupId(), config.exportLinger(), config.exportMaxInFlightRequests(),
             config.exportMaxBufferedEvents(), config.exportMaxEventsPerIdPerSecond(), config.exportRequestTimeout(),
             config.exportRetryBackoff(), config.exportRetryBackoffMax(), config.exportThrottleWait(),
             config.exportDailyQuotaWait(), config.exportCommitInterval(), config.exportDryRunFile(),
-            Duration.ofSeconds(10));
+            Duration.ofSeconds(10), config.maxRecordBytes());
     }
 
     /** Events per second one id may send on this endpoint. */

@@ -1,12 +1,15 @@
 package io.cohortsync.membership;
 
 import io.cohortsync.avro.PartnerSyncEvent;
+import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.deadletter.Rejection;
 import io.cohortsync.internal.BatchInfo;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /** Builds the seed's Partner Sync event (CleverTap "Amplitude Import (Cohort)", section "Partner Sync Event"). */
@@ -38,6 +41,36 @@ public final class PartnerSyncEvents {
             .setEventId(eventId(batch, objectId, action))
             .setProperties(properties)
             .build();
+    }
+
+    /**
+     * Why a Partner Sync event read from the topic cannot be used, or empty: it needs its account, profile and
+     * segment ids, and the key {@code <accountId>|<objectId>} ({@code key} null when the record has none). Every
+     * stage reading the topic applies the same rules, so a record one of them refuses is refused by all.
+     */
+    public static Optional<Rejection> problemWith(final String key, final PartnerSyncEvent event) {
+        if (isBlank(event.getAccountId())) {
+            return Optional.of(new Rejection(ReasonCode.MISSING_ACCOUNT_ID,
+                "Partner Sync event: accountId is missing or blank"));
+        }
+        if (isBlank(event.getObjectId())) {
+            return Optional.of(new Rejection(ReasonCode.MISSING_OBJECT_ID,
+                "Partner Sync event: objectId is missing or blank"));
+        }
+        final String expectedKey = event.getAccountId() + "|" + event.getObjectId();
+        if (!expectedKey.equals(key)) {
+            return Optional.of(new Rejection(ReasonCode.KEY_MISMATCH, "Partner Sync event key must be '"
+                + expectedKey + "' (<accountId>|<objectId>) but was " + (key == null ? "null" : "'" + key + "'")));
+        }
+        if (isBlank(event.getProperties().get("Partner Segment ID"))) {
+            return Optional.of(new Rejection(ReasonCode.MISSING_COHORT_ID,
+                "Partner Sync event without 'Partner Segment ID'"));
+        }
+        return Optional.empty();
+    }
+
+    private static boolean isBlank(final String value) {
+        return value == null || value.isBlank();
     }
 
     /** Same change, same id: the account, cohort, profile, action and the batch that carried it. */

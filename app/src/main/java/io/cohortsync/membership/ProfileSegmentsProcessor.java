@@ -5,6 +5,7 @@ import io.cohortsync.avro.PartnerSyncEvent;
 import io.cohortsync.deadletter.DeadLetters;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.deadletter.Rejection;
 import io.cohortsync.internal.ProfileSegment;
 import io.cohortsync.metrics.CohortSyncMetrics;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -13,16 +14,25 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
  * Applies one Partner Sync event to its profile's segment list: Added puts, Removed deletes. The membership stage
  * emits one (segment, profile)'s changes in order, and the event topic is keyed by profile, so they arrive in
  * order. Forwards only dead letters (to the dead-letter sink). Takes raw bytes, or decoded events from a typed
  * source.
+ *
+ * <p>It reads every record of the partner-sync topic, whichever account it belongs to, so it is the stage that
+ * dead-letters a record of that topic that does not decode or lacks its ids; the export, which shares the source,
+ * skips such records so that one bad record makes one dead letter.
  */
 final class ProfileSegmentsProcessor implements Processor<Object, Object, byte[], DeadLetter> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProfileSegmentsProcessor.class);
 
     private final Deserializer<PartnerSyncEvent> deserializer;
     private final int maxRecordBytes;
@@ -51,11 +61,12 @@ final class ProfileSegmentsProcessor implements Processor<Object, Object, byte[]
         if (event == null) {
             return;
         }
-        final String cohortId = event.getProperties().get("Partner Segment ID");
-        if (cohortId == null || cohortId.isBlank()) {
-            deadLetter(record, ReasonCode.MISSING_COHORT_ID, "Partner Sync event without 'Partner Segment ID'");
+        final Optional<Rejection> problem = PartnerSyncEvents.problemWith(keyText(record.key()), event);
+        if (problem.isPresent()) {
+            deadLetter(record, problem.get().reason(), problem.get().message());
             return;
         }
+        final String cohortId = event.getProperties().get("Partner Segment ID");
         apply(event, cohortId);
         metrics.partnerSyncEvent(event);
     }
@@ -68,6 +79,9 @@ final class ProfileSegmentsProcessor implements Processor<Object, Object, byte[]
         final InputDecoder.Result<PartnerSyncEvent> decoded = decoder.decode(topic, (byte[]) record.value());
         if (decoded.rejected()) {
             deadLetter(record, decoded.reason(), decoded.message());
+        } else if (decoded.value() == null) {
+            deadLetter(record, ReasonCode.DESERIALIZATION_FAILED, "a Partner Sync event must have a value; got a "
+                + "tombstone");
         }
         return decoded.value();
     }
@@ -87,7 +101,16 @@ final class ProfileSegmentsProcessor implements Processor<Object, Object, byte[]
         return accountId + "|" + objectId + "|" + cohortId;
     }
 
+    private static String keyText(final Object key) {
+        if (key instanceof byte[] bytes) {
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
+        return key == null ? null : key.toString();
+    }
+
     private void deadLetter(final Record<Object, Object> record, final ReasonCode reason, final String message) {
+        LOG.warn("Dead-lettering Partner Sync event at {}: {} ({})",
+            context.recordMetadata().map(Object::toString).orElse("?"), reason, message);
         final byte[] key = record.key() instanceof byte[] bytes ? bytes
             : record.key() == null ? null : record.key().toString().getBytes(StandardCharsets.UTF_8);
         final byte[] value = record.value() instanceof byte[] bytes ? bytes : null;

@@ -3,7 +3,9 @@ package io.cohortsync.serde;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.io.BinaryDecoder;
@@ -90,7 +92,7 @@ public class ConfluentAvroDeserializer<T> implements Deserializer<T> {
         }
         WireFormat.checkHeader(topic, data);
         final int schemaId = WireFormat.schemaId(data);
-        final DatumReader<T> reader = reader(schemaId);
+        final DatumReader<T> reader = reader(topic, schemaId);
         try {
             final BinaryDecoder decoder = DecoderFactory.get()
                     .binaryDecoder(data, WireFormat.HEADER_SIZE, data.length - WireFormat.HEADER_SIZE, null);
@@ -101,15 +103,41 @@ public class ConfluentAvroDeserializer<T> implements Deserializer<T> {
         }
     }
 
-    private DatumReader<T> reader(final int schemaId) {
+    private DatumReader<T> reader(final String topic, final int schemaId) {
         final DatumReader<T> cached = readersByWriterId.get(schemaId);
         if (cached != null) {
             return cached;
         }
         // Outside computeIfAbsent: fetching the writer schema may be an HTTP call.
-        final DatumReader<T> created = newReader(requireClient().schemaById(schemaId));
+        final Schema writer = requireClient().schemaById(schemaId);
+        requireReadable(topic, schemaId, writer);
+        final DatumReader<T> created = newReader(writer);
         final DatumReader<T> raced = readersByWriterId.putIfAbsent(schemaId, created);
         return raced != null ? raced : created;
+    }
+
+    /**
+     * Avro's resolution does not compare record names and fails only on the first field it cannot fill, so a record
+     * of another type with similar fields would be read as this one; checked up front, a writer of the wrong type is
+     * refused by name and with every incompatibility listed. Not cached: a refused id is rare (a poison record).
+     */
+    private void requireReadable(final String topic, final int schemaId, final Schema writer) {
+        // Null when reading with the writer's own schema (generic, or specific by the writer's name).
+        final Schema reader = reading.readerSchema;
+        if (reader == null) {
+            return;
+        }
+        final SchemaCompatibility.SchemaPairCompatibility compatibility =
+                SchemaCompatibility.checkReaderWriterCompatibility(reader, writer);
+        if (compatibility.getType() == SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
+            return;
+        }
+        final String incompatibilities = compatibility.getResult().getIncompatibilities().stream()
+                .map(incompatibility -> incompatibility.getType() + " at " + incompatibility.getLocation() + " ("
+                        + incompatibility.getMessage() + ")")
+                .collect(Collectors.joining("; "));
+        throw new IncompatibleSchemaException(topic, schemaId, writer.getFullName(), reader.getFullName(),
+                incompatibilities);
     }
 
     private DatumReader<T> newReader(final Schema writer) {

@@ -116,9 +116,25 @@ class ConfluentAvroSerdeTest {
                 configs(), false);
 
         assertThatThrownBy(() -> requests.deserializer().deserialize("t", member))
-                .isExactlyInstanceOf(SerializationException.class)
+                .isInstanceOf(IncompatibleSchemaException.class)
                 .hasMessageContaining("topic 't'")
-                .hasMessageContaining("schema id 1");
+                .hasMessageContaining("schema id 1")
+                .hasMessageContaining("io.cohortsync.avro.Member")
+                .hasMessageContaining("io.cohortsync.avro.CohortSyncRequest");
+    }
+
+    @Test
+    void refusesAWriterOfAnotherRecordTypeEvenWhenItsFieldsWouldResolve() {
+        final org.apache.avro.Schema salutation = new org.apache.avro.Schema.Parser().parse("""
+                {"type": "record", "name": "Salutation", "namespace": "io.cohortsync.serde.test",
+                 "fields": [{"name": "text", "type": "string"}]}
+                """);
+        final byte[] greeting = generic(null).serializer().serialize("greetings", greetingV1("hi"));
+
+        assertThatThrownBy(() -> generic(salutation).deserializer().deserialize("greetings", greeting))
+                .isInstanceOf(IncompatibleSchemaException.class)
+                .hasMessageContaining("NAME_MISMATCH")
+                .satisfies(e -> assertThat(((IncompatibleSchemaException) e).schemaId()).isEqualTo(1));
     }
 
     @Test

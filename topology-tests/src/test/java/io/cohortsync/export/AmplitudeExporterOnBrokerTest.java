@@ -168,7 +168,8 @@ class AmplitudeExporterOnBrokerTest {
         // Small requests and a slow commit: at the kill, accepted-but-uncommitted events are certain.
         final ExporterSettings settings = new ExporterSettings(group, base.linger(), 4, 2000, 0,
             base.requestTimeout(), base.retryBackoff(), base.retryBackoffMax(), base.throttleWait(),
-            base.dailyQuotaWait(), Duration.ofSeconds(1), base.dryRunFile(), base.closeTimeout());
+            base.dailyQuotaWait(), Duration.ofSeconds(1), base.dryRunFile(), base.closeTimeout(),
+            base.maxRecordBytes());
         final Map<String, ExportSettings> accounts = Map.of("acct", export("key-1", emulator, Endpoint.HTTP_V2));
 
         final AmplitudeExporter first = start(settings, accounts, new SimpleMeterRegistry());
@@ -213,7 +214,8 @@ class AmplitudeExporterOnBrokerTest {
         final ExporterSettings base = fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson"));
         final ExporterSettings settings = new ExporterSettings(base.groupId(), base.linger(), 4, 50_000, 0,
             base.requestTimeout(), base.retryBackoff(), base.retryBackoffMax(), Duration.ofSeconds(1),
-            base.dailyQuotaWait(), base.commitInterval(), base.dryRunFile(), base.closeTimeout());
+            base.dailyQuotaWait(), base.commitInterval(), base.dryRunFile(), base.closeTimeout(),
+            base.maxRecordBytes());
 
         start(settings, Map.of("acct", export("key-1", emulator, Endpoint.HTTP_V2)), new SimpleMeterRegistry());
         await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().accepted() >= all.size());

@@ -33,6 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 final class ExportOnBroker {
 
     static final long BASE_TIME = 1_700_000_000_000L;
+    static final int MAX_RECORD_BYTES =
+        Integer.parseInt(io.cohortsync.config.CohortSyncConfig.defaults().get("ingest.max-record-bytes"));
 
     private ExportOnBroker() {
     }
@@ -113,7 +115,7 @@ final class ExportOnBroker {
     static ExporterSettings fastSettings(final String groupId, final java.nio.file.Path dryRunFile) {
         return new ExporterSettings(groupId, Duration.ofMillis(20), 4, 50_000, 0, Duration.ofMillis(500),
             Duration.ofMillis(20), Duration.ofMillis(300), Duration.ofMillis(300), Duration.ofSeconds(2),
-            Duration.ofMillis(200), dryRunFile, Duration.ofSeconds(5));
+            Duration.ofMillis(200), dryRunFile, Duration.ofSeconds(5), MAX_RECORD_BYTES);
     }
 
     static ExportSettings export(final String apiKey, final AmplitudeEmulator emulator, final Endpoint endpoint) {

@@ -42,6 +42,7 @@ final class ExportTopologyFixture implements AutoCloseable {
     private final TestInputTopic<String, Profile> profiles;
     private final TestInputTopic<String, CohortSyncRequest> requests;
     private final TestInputTopic<byte[], byte[]> rawEngagement;
+    private final TestInputTopic<byte[], byte[]> rawPartnerSync;
     private final TestOutputTopic<String, AmplitudeEvent> exported;
     private final TestOutputTopic<byte[], DeadLetter> deadLetters;
 
@@ -64,6 +65,8 @@ final class ExportTopologyFixture implements AutoCloseable {
             topics.requests.valueSerde().serializer());
         rawEngagement = driver.createInputTopic(topics.engagementEvents.name(), new ByteArraySerializer(),
             new ByteArraySerializer());
+        rawPartnerSync = driver.createInputTopic(topics.partnerSync.name(), new ByteArraySerializer(),
+            new ByteArraySerializer());
         exported = driver.createOutputTopic(topics.amplitudeExport.name(), new StringDeserializer(),
             topics.amplitudeExport.valueSerde().deserializer());
         deadLetters = driver.createOutputTopic(topics.deadLetters.name(), Serdes.ByteArray().deserializer(),
@@ -84,6 +87,14 @@ final class ExportTopologyFixture implements AutoCloseable {
 
     void partnerSync(final PartnerSyncEvent event) {
         partnerSync.pipeInput(event.getAccountId() + "|" + event.getObjectId(), event);
+    }
+
+    void partnerSyncWithKey(final String key, final PartnerSyncEvent event) {
+        partnerSync.pipeInput(key, event);
+    }
+
+    void rawPartnerSync(final String key, final byte[] value) {
+        rawPartnerSync.pipeInput(key.getBytes(StandardCharsets.UTF_8), value);
     }
 
     void profile(final String accountId, final String objectId, final String identity, final String email,

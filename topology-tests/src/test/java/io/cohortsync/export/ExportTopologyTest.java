@@ -232,6 +232,35 @@ class ExportTopologyTest {
     }
 
     @Test
+    void aNamelessEventIsDeadLetteredWhateverTheAccountSelects() {
+        fx.engagement(event("eng", "o1", "user-one", null, "", T, Map.of()));
+        fx.engagement(event("sel", "o2", "user-two", null, " ", T, Map.of()));
+        fx.engagement(event("eng", "o3", "user-three", null, "Notification Sent", T, Map.of()));
+
+        assertThat(fx.deadLetters()).extracting(DeadLetter::getReasonCode)
+            .containsExactly("MISSING_EVENT_NAME", "MISSING_EVENT_NAME");
+        assertThat(fx.exported()).extracting(kv -> kv.value.getUserId()).containsExactly("user-three");
+    }
+
+    @Test
+    void aBadPartnerSyncRecordOfAnExportingAccountMakesOneDeadLetterAndIsNotApplied() {
+        // The export and the profile-segments stage both read partner-sync: only one may write the letter.
+        fx.rawPartnerSync("all|o1", "not avro".getBytes(StandardCharsets.UTF_8));
+        fx.partnerSyncWithKey("all|o1", partnerSyncEvent("all", "", "user-one", "ps-blank"));
+        fx.partnerSyncWithKey("all|o2", partnerSyncEvent("all", "o1", "user-one", "ps-miskeyed"));
+        fx.partnerSync(io.cohortsync.avro.PartnerSyncEvent.newBuilder(partnerSyncEvent("all", "o3", "user-three",
+            "ps-no-segment")).setProperties(Map.of("Action", "Added")).build());
+        fx.partnerSync(partnerSyncEvent("all", "o1", "user-one", "ps-1"));
+
+        final List<DeadLetter> dead = fx.deadLetters();
+        assertThat(dead).extracting(DeadLetter::getReasonCode)
+            .containsExactly("DESERIALIZATION_FAILED", "MISSING_OBJECT_ID", "KEY_MISMATCH", "MISSING_COHORT_ID");
+        assertThat(dead).allSatisfy(letter ->
+            assertThat(letter.getSourceTopic()).isEqualTo(fx.topics.partnerSync.name()));
+        assertThat(fx.exported()).extracting(kv -> kv.value.getInsertId()).containsExactly("ps-1");
+    }
+
+    @Test
     void undecodableOrMiskeyedEventsAreDeadLetteredAndTheNextOneFlows() {
         fx.rawEngagement("all|o1", "not avro".getBytes(StandardCharsets.UTF_8));
         fx.engagementWithKey("all|someone-else", event("all", "o1", "user-one", null, "Charged", T, Map.of()));
