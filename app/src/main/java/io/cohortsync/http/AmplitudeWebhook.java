@@ -10,6 +10,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -26,6 +27,7 @@ final class AmplitudeWebhook {
     static final String ACCOUNT_HEADER = "X-CleverTap-Account-Id";
     static final String PASSCODE_HEADER = "X-CleverTap-Passcode";
     static final String SYNC_TYPE_PARAM = "sync_type";
+    static final String CONTENT_ENCODING_HEADER = "Content-Encoding";
 
     private final Secrets secrets;
     private final RequestProducer producer;
@@ -62,6 +64,7 @@ final class AmplitudeWebhook {
     private void accept(final Context ctx) {
         final String accountId = authenticate(ctx);
         requireJson(ctx);
+        requireIdentityEncoding(ctx);
         final SyncType syncType = syncType(ctx);
         final WebhookBatch batch = WebhookPayload.parse(readBody(ctx), accountId, syncType);
         final List<CohortSyncRequest> records = batch.records(maxMembersPerRecord);
@@ -74,23 +77,60 @@ final class AmplitudeWebhook {
         Json.write(ctx, 200, body);
     }
 
-    /** Unknown account, missing or wrong passcode: the same 401, so it does not tell which accounts exist. */
+    /**
+     * Unknown account, missing or wrong passcode: the same 401, so it does not tell which accounts exist. Each header
+     * must come exactly once: with two, proxies and servers disagree on which one counts, so a passcode that one of
+     * them checked could let the other one through with the wrong account.
+     */
     private String authenticate(final Context ctx) {
-        final String accountId = ctx.header(ACCOUNT_HEADER);
-        if (!secrets.passcodeMatches(accountId, ctx.header(PASSCODE_HEADER))) {
+        final String accountId = singleHeader(ctx, ACCOUNT_HEADER);
+        if (!secrets.passcodeMatches(accountId, singleHeader(ctx, PASSCODE_HEADER))) {
             throw HttpError.unauthorized("unknown account or missing/wrong passcode: send the account id in "
-                + ACCOUNT_HEADER + " and one of its webhook passcodes in " + PASSCODE_HEADER);
+                + ACCOUNT_HEADER + " and one of its webhook passcodes in " + PASSCODE_HEADER + ", once each");
         }
         return accountId;
     }
 
+    /** The header's value when it is sent exactly once, else null (missing, or repeated: ambiguous). */
+    private static String singleHeader(final Context ctx, final String name) {
+        final List<String> values = Collections.list(ctx.req().getHeaders(name));
+        return values.size() == 1 ? values.get(0) : null;
+    }
+
+    /**
+     * application/json, with no charset or charset=utf-8: JSON is UTF-8 (RFC 8259), and a body declared in another
+     * charset would be read as something its sender did not mean.
+     */
     private static void requireJson(final Context ctx) {
         final String contentType = ctx.contentType();
-        final String mediaType = contentType == null ? "" : contentType.split(";", 2)[0].trim()
-            .toLowerCase(Locale.ROOT);
+        final String[] parts = contentType == null ? new String[] {""} : contentType.split(";");
+        final String mediaType = parts[0].trim().toLowerCase(Locale.ROOT);
         if (!mediaType.equals("application/json")) {
             throw HttpError.unsupportedMediaType("Content-Type must be application/json, got "
                 + (contentType == null ? "none" : "'" + contentType + "'"));
+        }
+        for (int i = 1; i < parts.length; i++) {
+            final String[] parameter = parts[i].split("=", 2);
+            if (parameter[0].trim().equalsIgnoreCase("charset")) {
+                final String charset = parameter.length < 2 ? "" : parameter[1].trim().replace("\"", "");
+                if (!charset.equalsIgnoreCase("utf-8")) {
+                    throw HttpError.unsupportedMediaType("the body must be UTF-8 JSON (Content-Type: application/json "
+                        + "or application/json; charset=utf-8), got charset '" + charset + "'");
+                }
+            }
+        }
+    }
+
+    /**
+     * The body is read as it arrives: a compressed one would only fail later as malformed JSON, so say what is wrong
+     * (RFC 9110: 415, with the codings accepted in Accept-Encoding).
+     */
+    private static void requireIdentityEncoding(final Context ctx) {
+        final String encoding = ctx.header(CONTENT_ENCODING_HEADER);
+        if (encoding != null && !encoding.isBlank() && !encoding.trim().equalsIgnoreCase("identity")) {
+            ctx.header("Accept-Encoding", "identity");
+            throw HttpError.unsupportedMediaType("Content-Encoding '" + encoding + "' is not supported: send the JSON "
+                + "uncompressed");
         }
     }
 

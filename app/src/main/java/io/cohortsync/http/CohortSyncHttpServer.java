@@ -117,6 +117,8 @@ public final class CohortSyncHttpServer implements AutoCloseable {
         javalin.http.prefer405over404 = true;
         javalin.http.maxRequestSize = config.webhookMaxBodyBytes();
         javalin.http.disableCompression();
+        // Requests Jetty refuses before any route (bad framing, header syntax or size) get a JSON error too.
+        javalin.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
         javalin.events(events -> events.handlerAdded(handler -> {
             if (handler.getHttpMethod().isHttpMethod()) {
                 routes.add(new Route(handler.getHttpMethod().name(), handler.getPath()));
@@ -139,8 +141,12 @@ public final class CohortSyncHttpServer implements AutoCloseable {
             .result(metrics.scrape()));
         app.get("/openapi.yaml", ctx -> ctx.contentType("application/yaml").result(openApi()));
         app.exception(HttpError.class, this::httpError);
-        app.exception(HttpResponseException.class, (error, ctx) ->
-            httpError(new HttpError(error.getStatus(), javalinMessage(error, ctx), null), ctx));
+        app.exception(HttpResponseException.class, (error, ctx) -> {
+            if (error.getStatus() == 405) {
+                allow(error, ctx);
+            }
+            httpError(new HttpError(error.getStatus(), javalinMessage(error, ctx), null), ctx);
+        });
         app.exception(InvalidStateStoreException.class, (error, ctx) -> httpError(HttpError.unavailable(
             "a state store is not queryable right now (" + error.getMessage() + "); retry shortly"), ctx));
         app.exception(Exception.class, (error, ctx) -> {
@@ -183,10 +189,20 @@ public final class CohortSyncHttpServer implements AutoCloseable {
         Json.write(ctx, error.status(), Json.error(error));
     }
 
+    /** RFC 9110: a 405 says which methods the path has. Javalin lists them in the error's details. */
+    private static void allow(final HttpResponseException error, final Context ctx) {
+        error.getDetails().entrySet().stream()
+            .filter(detail -> detail.getKey().replace(" ", "").equalsIgnoreCase("availableMethods"))
+            .findFirst()
+            .ifPresent(detail -> ctx.header("Allow", detail.getValue()));
+    }
+
+    /** The method as sent: Javalin names every method it does not know INVALID. */
     private static String javalinMessage(final HttpResponseException error, final Context ctx) {
+        final String method = ctx.req().getMethod();
         return switch (error.getStatus()) {
-            case 404 -> "no such endpoint: " + ctx.method() + " " + ctx.path() + " (see /openapi.yaml)";
-            case 405 -> "method " + ctx.method() + " is not allowed on " + ctx.path() + " (see /openapi.yaml)";
+            case 404 -> "no such endpoint: " + method + " " + ctx.path() + " (see /openapi.yaml)";
+            case 405 -> "method " + method + " is not allowed on " + ctx.path() + " (see /openapi.yaml)";
             default -> error.getMessage();
         };
     }

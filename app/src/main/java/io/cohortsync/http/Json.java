@@ -1,11 +1,15 @@
 package io.cohortsync.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.javalin.http.Context;
 
 import java.io.IOException;
+import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,6 +19,15 @@ final class Json {
 
     static final ObjectMapper MAPPER = new ObjectMapper();
     static final String CONTENT_TYPE = "application/json";
+
+    /**
+     * For request bodies: a key given twice ({@code "in_cohort": false, ..., "in_cohort": true}) and anything after
+     * the JSON value are errors. Jackson's defaults keep the last duplicate and ignore what follows, which would
+     * turn an ambiguous or damaged body into a batch nobody sent.
+     */
+    private static final ObjectReader REQUEST_READER = MAPPER.reader()
+        .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+        .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private Json() {
     }
@@ -33,6 +46,11 @@ final class Json {
 
     static JsonNode read(final byte[] body) throws IOException {
         return MAPPER.readTree(body);
+    }
+
+    /** A request body already decoded to text; empty content is a missing node. */
+    static JsonNode readRequest(final Reader body) throws IOException {
+        return REQUEST_READER.readTree(body);
     }
 
     static JsonNode tree(final Object value) {

@@ -32,6 +32,11 @@ import java.util.concurrent.TimeoutException;
  * Writes webhook batches to the requests topic with an idempotent, acks=all producer, and returns only once the
  * broker has acknowledged every record: a 200 to Amplitude means nothing it sent can be lost. Anything else is a
  * retryable 503; a record that was written anyway is recognised by its message id when Amplitude retries.
+ *
+ * <p>A batch split into several records is written in one Kafka transaction ({@link SplitBatchProducers}): if a part
+ * fails halfway, the transaction is aborted and read_committed readers (Kafka Streams always reads so, see
+ * StreamsSettings) never see the parts already written. Without it, the first parts would be applied while the
+ * caller hears "nothing was accepted", and stay applied if the caller never retries.
  */
 final class RequestProducer implements AutoCloseable {
 
@@ -41,6 +46,7 @@ final class RequestProducer implements AutoCloseable {
     private final Serializer<CohortSyncRequest> serializer;
     private final KafkaProducer<String, byte[]> producer;
     private final KafkaClientMetrics producerMetrics;
+    private final SplitBatchProducers splitProducers;
     private final int maxRecordBytes;
     private final Duration ackTimeout;
 
@@ -50,10 +56,11 @@ final class RequestProducer implements AutoCloseable {
         this.serializer = topic.valueSerde().serializer();
         this.maxRecordBytes = config.maxRecordBytes();
         this.ackTimeout = config.webhookAckTimeout();
-        this.producer = new KafkaProducer<>(producerConfig(config, bootstrapServers), new StringSerializer(),
-            new ByteArraySerializer());
+        final Map<String, Object> producerConfig = producerConfig(config, bootstrapServers);
+        this.producer = new KafkaProducer<>(producerConfig, new StringSerializer(), new ByteArraySerializer());
         this.producerMetrics = new KafkaClientMetrics(producer);
         producerMetrics.bindTo(registry);
+        this.splitProducers = new SplitBatchProducers(producerConfig, config.applicationId(), ackTimeout, registry);
     }
 
     private static Map<String, Object> producerConfig(final CohortSyncConfig config, final String bootstrapServers) {
@@ -73,21 +80,89 @@ final class RequestProducer implements AutoCloseable {
         return props;
     }
 
-    /** Serialises every record first (so a too-large part is a 413 before anything is written), then sends. */
+    /**
+     * Serialises every record first (so a too-large part is a 413 before anything is written), then sends: one
+     * record as it is, several in one transaction.
+     */
     void sendAll(final String key, final List<CohortSyncRequest> records) {
         final List<byte[]> values = new ArrayList<>(records.size());
         for (final CohortSyncRequest record : records) {
             values.add(serialize(record));
         }
+        final long deadline = System.nanoTime() + ackTimeout.toNanos();
+        if (values.size() == 1) {
+            awaitAcks(send(producer, key, values), deadline);
+        } else {
+            sendInOneTransaction(key, values, deadline);
+        }
+    }
+
+    private List<Future<RecordMetadata>> send(final KafkaProducer<String, byte[]> target, final String key,
+                                              final List<byte[]> values) {
         final List<Future<RecordMetadata>> acks = new ArrayList<>(values.size());
         try {
             for (final byte[] value : values) {
-                acks.add(producer.send(new ProducerRecord<>(topic.name(), key, value)));
+                acks.add(target.send(new ProducerRecord<>(topic.name(), key, value)));
             }
         } catch (final KafkaException e) {
             throw unavailable("Kafka did not take the records: " + e.getMessage(), e);
         }
-        awaitAcks(acks);
+        return acks;
+    }
+
+    /**
+     * All parts or none: a failure before the commit aborts the transaction. Only a commit that Kafka does not confirm
+     * leaves the outcome open (the broker may still complete it); the retry is then recognised part by part.
+     */
+    private void sendInOneTransaction(final String key, final List<byte[]> values, final long deadline) {
+        final SplitBatchProducers.Pooled pooled = acquireSplitProducer(deadline);
+        final KafkaProducer<String, byte[]> transactional = pooled.producer();
+        try {
+            transactional.beginTransaction();
+            awaitAcks(send(transactional, key, values), deadline);
+        } catch (final RuntimeException failure) {
+            abortOrDiscard(pooled);
+            throw failure instanceof HttpError error ? error
+                : unavailable("Kafka did not take the records: " + failure.getMessage(), failure);
+        }
+        try {
+            transactional.commitTransaction();
+        } catch (final RuntimeException e) {
+            splitProducers.discard(pooled);
+            LOG.warn("Split webhook batch not confirmed (the caller will retry): {}", e.toString());
+            throw HttpError.unavailable("Kafka did not confirm the transaction of the split batch (" + e.getMessage()
+                + "); please retry: if it was applied after all, the retry is recognised as a duplicate");
+        }
+        splitProducers.release(pooled);
+    }
+
+    /** Aborts, so the producer can take the next batch; one that cannot abort is closed (the broker times it out). */
+    private void abortOrDiscard(final SplitBatchProducers.Pooled pooled) {
+        try {
+            pooled.producer().abortTransaction();
+            splitProducers.release(pooled);
+        } catch (final RuntimeException e) {
+            LOG.warn("Aborting the transaction of a split webhook batch failed; the broker aborts it after "
+                + "transaction.timeout.ms: {}", e.toString());
+            splitProducers.discard(pooled);
+        }
+    }
+
+    private SplitBatchProducers.Pooled acquireSplitProducer(final long deadline) {
+        final SplitBatchProducers.Pooled pooled;
+        try {
+            pooled = splitProducers.acquire(deadline);
+        } catch (final KafkaException e) {
+            throw unavailable("cannot start a Kafka transaction for the split batch: " + e.getMessage(), e);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable("interrupted while waiting for a transactional producer", e);
+        }
+        if (pooled == null) {
+            throw unavailable("all " + SplitBatchProducers.MAX_PRODUCERS + " transactional producers stayed busy for "
+                + ackTimeout.toMillis() + " ms", null);
+        }
+        return pooled;
     }
 
     private byte[] serialize(final CohortSyncRequest record) {
@@ -106,8 +181,7 @@ final class RequestProducer implements AutoCloseable {
         return value;
     }
 
-    private void awaitAcks(final List<Future<RecordMetadata>> acks) {
-        final long deadline = System.nanoTime() + ackTimeout.toNanos();
+    private void awaitAcks(final List<Future<RecordMetadata>> acks, final long deadline) {
         for (final Future<RecordMetadata> ack : acks) {
             try {
                 ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -130,6 +204,7 @@ final class RequestProducer implements AutoCloseable {
 
     @Override
     public void close() {
+        splitProducers.close();
         producerMetrics.close();
         producer.close(Duration.ofSeconds(5));
     }

@@ -6,8 +6,17 @@ import io.cohortsync.avro.Member;
 import io.cohortsync.avro.Operation;
 import io.cohortsync.avro.SyncType;
 
+import java.io.CharArrayReader;
 import java.io.IOException;
 import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -20,20 +29,25 @@ import java.util.regex.Pattern;
  * Reads Amplitude's default cohort webhook payload ({@code cohort_name}, {@code cohort_id}, {@code in_cohort},
  * {@code computed_time}, {@code message_id}, {@code users[]} with {@code user_id}, {@code user_properties} and
  * optionally {@code device_id} / {@code amplitude_id}). Strict about types, so a problem is a 400 naming the field
- * instead of a surprise downstream: {@code in_cohort} must be a JSON boolean, ids must be strings.
+ * instead of a surprise downstream: {@code in_cohort} must be a JSON boolean, ids must be strings. The body must be
+ * UTF-8 (RFC 8259) and every string in it well-formed Unicode, so what reaches Kafka is exactly what was sent.
  */
 final class WebhookPayload {
 
     private static final Pattern UNIX_SECONDS = Pattern.compile("\\d{1,12}(\\.\\d{1,9})?");
+    private static final char BYTE_ORDER_MARK = '\uFEFF';
+    /** How far computed_time may be ahead of this server's clock: room for clock skew, not for a future date. */
+    static final Duration MAX_COMPUTED_AHEAD = Duration.ofDays(1);
 
     private WebhookPayload() {
     }
 
     static WebhookBatch parse(final byte[] body, final String accountId, final SyncType syncType) {
-        final JsonNode root = readJson(body);
+        final JsonNode root = readJson(decodeUtf8(body));
         if (!root.isObject()) {
             throw HttpError.badRequest("the body must be a JSON object (Amplitude's cohort webhook payload)", null);
         }
+        requireWellFormedUnicode(root, "");
         return new WebhookBatch(accountId,
             id(root, "cohort_id"),
             optionalText(root, "cohort_name"),
@@ -44,9 +58,37 @@ final class WebhookPayload {
             users(root));
     }
 
-    private static JsonNode readJson(final byte[] body) {
+    /**
+     * The body as text, strictly UTF-8: an invalid, truncated or overlong sequence, or an encoded surrogate (CESU-8),
+     * is a 400 naming the byte offset. Jackson alone would take UTF-16 and CESU-8 bodies and overlong forms, so a
+     * body could mean something other than its bytes say. A leading byte order mark is skipped, as RFC 8259 allows.
+     */
+    private static CharBuffer decodeUtf8(final byte[] body) {
+        final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+        final ByteBuffer in = ByteBuffer.wrap(body);
+        // A UTF-8 body never decodes to more UTF-16 chars than it has bytes.
+        final CharBuffer text = CharBuffer.allocate(body.length);
+        CoderResult result = decoder.decode(in, text, true);
+        if (!result.isError()) {
+            result = decoder.flush(text);
+        }
+        if (result.isError()) {
+            throw HttpError.badRequest("the body is not valid UTF-8: " + result.length() + " bad byte(s) at offset "
+                + in.position() + " (JSON must be sent as UTF-8)", null);
+        }
+        text.flip();
+        if (text.hasRemaining() && text.get(text.position()) == BYTE_ORDER_MARK) {
+            text.position(text.position() + 1);
+        }
+        return text;
+    }
+
+    private static JsonNode readJson(final CharBuffer body) {
         try {
-            final JsonNode root = Json.read(body);
+            final JsonNode root = Json.readRequest(new CharArrayReader(body.array(), body.position(),
+                body.remaining()));
             if (root == null || root.isMissingNode()) {
                 throw HttpError.badRequest("the body is empty; expected Amplitude's cohort webhook JSON", null);
             }
@@ -71,7 +113,11 @@ final class WebhookPayload {
         return node.booleanValue();
     }
 
-    /** A non-blank string without '|' (the record key and the store keys use '|' as the separator). */
+    /**
+     * A non-blank string without '|' (the record key and the store keys use '|' as the separator) and without control
+     * characters: these ids become record keys, the Partner Segment ID and query URLs, where a NUL or a line break
+     * is never meant and breaks readers.
+     */
     private static String id(final JsonNode root, final String field) {
         final JsonNode node = required(root, field);
         if (!node.isTextual() || node.textValue().isBlank()) {
@@ -79,6 +125,10 @@ final class WebhookPayload {
         }
         if (node.textValue().contains("|")) {
             throw HttpError.badRequest(field + " must not contain '|'", field);
+        }
+        if (node.textValue().chars().anyMatch(Character::isISOControl)) {
+            throw HttpError.badRequest(field + " must not contain control characters (U+0000-U+001F, U+007F-U+009F)",
+                field);
         }
         return node.textValue();
     }
@@ -103,7 +153,16 @@ final class WebhookPayload {
             throw HttpError.badRequest("computed_time must be Unix seconds such as \"1692206763\", got "
                 + describe(node), "computed_time");
         }
-        return new BigDecimal(raw).movePointRight(3).longValue();
+        final long computedAtMs = new BigDecimal(raw).movePointRight(3).longValue();
+        final Instant latest = Instant.now().plus(MAX_COMPUTED_AHEAD);
+        if (computedAtMs > latest.toEpochMilli()) {
+            // Changes are ordered by computed_time: one dated in the future would make every real change to the same
+            // members look stale until that date, so a wrong clock would freeze the segment.
+            throw HttpError.badRequest("computed_time " + raw + " is more than " + MAX_COMPUTED_AHEAD.toHours()
+                + " hours ahead of this server's clock (" + latest.minus(MAX_COMPUTED_AHEAD) + "); it must be when "
+                + "Amplitude computed the change", "computed_time");
+        }
+        return computedAtMs;
     }
 
     private static List<Member> users(final JsonNode root) {
@@ -148,7 +207,7 @@ final class WebhookPayload {
             return null;
         }
         if (!node.isTextual() && !node.isIntegralNumber()) {
-            throw HttpError.badRequest(where + ".amplitude_id must be a number or a string, got " + describe(node),
+            throw HttpError.badRequest(where + ".amplitude_id must be an integer or a string, got " + describe(node),
                 where + ".amplitude_id");
         }
         return node.asText();
@@ -174,6 +233,50 @@ final class WebhookPayload {
             }
         }
         return properties;
+    }
+
+    /**
+     * JSON may escape one half of a surrogate pair on its own ({@code "\\ud800"}): valid JSON, but not Unicode text,
+     * and Avro would write it as '?'. Any such string or property name is a 400 naming where it is.
+     */
+    private static void requireWellFormedUnicode(final JsonNode node, final String path) {
+        if (node.isTextual()) {
+            if (hasUnpairedSurrogate(node.textValue())) {
+                throw unpairedSurrogate(path, path);
+            }
+        } else if (node.isObject()) {
+            final Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+            while (fields.hasNext()) {
+                final Map.Entry<String, JsonNode> field = fields.next();
+                if (hasUnpairedSurrogate(field.getKey())) {
+                    throw unpairedSurrogate("a property name in " + (path.isEmpty() ? "the payload" : path),
+                        path.isEmpty() ? null : path);
+                }
+                requireWellFormedUnicode(field.getValue(), path.isEmpty() ? field.getKey()
+                    : path + "." + field.getKey());
+            }
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                requireWellFormedUnicode(node.get(i), path + "[" + i + "]");
+            }
+        }
+    }
+
+    private static boolean hasUnpairedSurrogate(final String text) {
+        for (int i = 0; i < text.length(); i++) {
+            final char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static HttpError unpairedSurrogate(final String what, final String field) {
+        return HttpError.badRequest(what + " holds an unpaired UTF-16 surrogate escape (such as \\ud800 without its "
+            + "pair), which is not Unicode text", field);
     }
 
     private static JsonNode required(final JsonNode root, final String field) {

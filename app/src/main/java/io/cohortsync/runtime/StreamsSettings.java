@@ -43,6 +43,9 @@ public final class StreamsSettings {
         props.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
         props.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
         props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 1000);
+        // exactly_once_v2 reads read_committed anyway; at_least_once must too, or it would apply the parts of a split
+        // webhook batch whose transaction was aborted (RequestProducer).
+        props.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.ISOLATION_LEVEL_CONFIG), "read_committed");
         props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
             TopicBootstrapper.maxMessageBytes(config.maxRecordBytes()));
         props.putAll(config.streamsPassThrough());

@@ -5,15 +5,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.Map;
 
-/** Amplitude's default cohort webhook payload, built for tests. */
-final class AmplitudePayloads {
+/** Amplitude's default cohort webhook payload, built for tests (public: the fault suites use it too). */
+public final class AmplitudePayloads {
 
-    static final String JSON = "application/json";
+    public static final String JSON = "application/json";
 
     private AmplitudePayloads() {
     }
 
-    static ObjectNode batch(final String cohortId, final String name, final boolean inCohort,
+    public static ObjectNode batch(final String cohortId, final String name, final boolean inCohort,
                             final long computedTimeSeconds, final String messageId, final ObjectNode... users) {
         final ObjectNode root = HttpTestClient.JSON.createObjectNode();
         root.put("cohort_name", name);
@@ -29,14 +29,14 @@ final class AmplitudePayloads {
     }
 
     /** A user whose CleverTap identity is in user_properties (the default identity setting). */
-    static ObjectNode identified(final String identity) {
+    public static ObjectNode identified(final String identity) {
         final ObjectNode user = HttpTestClient.JSON.createObjectNode();
         user.put("user_id", "amp-" + identity);
         user.putObject("user_properties").put("CleverTap_Identity", identity).put("plan", "pro").put("visits", 3);
         return user;
     }
 
-    static ObjectNode device(final String deviceId) {
+    public static ObjectNode device(final String deviceId) {
         final ObjectNode user = HttpTestClient.JSON.createObjectNode();
         user.putNull("user_id");
         user.put("device_id", deviceId);
@@ -44,7 +44,7 @@ final class AmplitudePayloads {
         return user;
     }
 
-    static ObjectNode user(final String userId, final Map<String, String> properties) {
+    public static ObjectNode user(final String userId, final Map<String, String> properties) {
         final ObjectNode user = HttpTestClient.JSON.createObjectNode();
         user.put("user_id", userId);
         final ObjectNode props = user.putObject("user_properties");

@@ -15,14 +15,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** A real HTTP client (the JDK's) for tests against the running service. */
-final class HttpTestClient {
+/** A real HTTP client (the JDK's) for tests against the running service (public: the fault suites use it too). */
+public final class HttpTestClient {
 
-    static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON = new ObjectMapper();
 
     /** A response; {@code json()} parses the body. */
-    record Response(int status, String body, Map<String, List<String>> headers) {
-        JsonNode json() {
+    public record Response(int status, String body, Map<String, List<String>> headers) {
+        public JsonNode json() {
             try {
                 return JSON.readTree(body);
             } catch (final IOException e) {
@@ -30,7 +30,7 @@ final class HttpTestClient {
             }
         }
 
-        Optional<String> header(final String name) {
+        public Optional<String> header(final String name) {
             return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
                 .flatMap(e -> e.getValue().stream()).findFirst();
         }
@@ -40,20 +40,20 @@ final class HttpTestClient {
         .connectTimeout(Duration.ofSeconds(5)).build();
     private final String base;
 
-    HttpTestClient(final int port) {
+    public HttpTestClient(final int port) {
         this.base = "http://127.0.0.1:" + port;
     }
 
-    Response get(final String path, final String... headers) {
+    public Response get(final String path, final String... headers) {
         return send(HttpRequest.newBuilder(URI.create(base + path)).GET(), headers);
     }
 
-    Response post(final String path, final String body, final String... headers) {
+    public Response post(final String path, final String body, final String... headers) {
         return send(HttpRequest.newBuilder(URI.create(base + path))
             .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8)), headers);
     }
 
-    Response send(final HttpRequest.Builder request, final String... headers) {
+    public Response send(final HttpRequest.Builder request, final String... headers) {
         for (int i = 0; i < headers.length; i += 2) {
             request.header(headers[i], headers[i + 1]);
         }
@@ -69,7 +69,7 @@ final class HttpTestClient {
         }
     }
 
-    String base() {
+    public String base() {
         return base;
     }
 }

@@ -13,14 +13,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
-/** Reads a whole topic read_committed: up to its current end, or until a condition holds. */
-final class TopicContents {
+/** Reads a whole topic read_committed: up to its current end, or until a condition holds (the fault suites too). */
+public final class TopicContents {
 
     private TopicContents() {
     }
 
     /** Everything committed so far (up to the end offsets at the time of the call). */
-    static <V> List<ConsumerRecord<String, V>> readToEnd(final String bootstrap, final String topic,
+    public static <V> List<ConsumerRecord<String, V>> readToEnd(final String bootstrap, final String topic,
                                                         final Deserializer<V> values) {
         try (KafkaConsumer<String, V> consumer = consumer(bootstrap, values)) {
             final List<TopicPartition> partitions = assignAll(consumer, topic);
@@ -38,7 +38,7 @@ final class TopicContents {
     }
 
     /** Reads from the beginning until {@code done} holds, or fails after {@code timeout}. */
-    static <V> List<ConsumerRecord<String, V>> readUntil(final String bootstrap, final String topic,
+    public static <V> List<ConsumerRecord<String, V>> readUntil(final String bootstrap, final String topic,
                                                         final Deserializer<V> values,
                                                         final Predicate<List<ConsumerRecord<String, V>>> done,
                                                         final Duration timeout) {
