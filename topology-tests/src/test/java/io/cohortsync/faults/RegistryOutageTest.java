@@ -35,6 +35,7 @@ import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -94,12 +95,16 @@ class RegistryOutageTest {
 
     @BeforeAll
     static void startInfrastructure() {
+        // A failed stream thread ends with its exception once the service has started its replacement: that is the
+        // retry under test, not an error of the test (Awaitility would otherwise fail the await it interrupts).
+        Awaitility.doNotCatchUncaughtExceptionsByDefault();
         kafka = KafkaTestCluster.start();
         registry = ApicurioRegistry.startNew();
     }
 
     @AfterAll
     static void stopInfrastructure() {
+        Awaitility.reset();
         if (registry != null) {
             registry.close();
         }
