@@ -11,10 +11,10 @@ import io.cohortsync.topology.Topics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +46,7 @@ public final class CohortSyncService implements AutoCloseable {
     private final CohortSyncHttpServer http;
     private final KafkaStreamsMetrics streamsMetrics;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final CountDownLatch closing = new CountDownLatch(1);
     private volatile io.cohortsync.export.AmplitudeExporter exporter;
 
     private CohortSyncService(final CohortSyncConfig config, final EmbeddedKafkaBroker broker,
@@ -107,12 +108,10 @@ public final class CohortSyncService implements AutoCloseable {
                     config.maxRecordBytes());
             }
         }
-        streams.setUncaughtExceptionHandler(error -> {
-            // Transient failures (a registry outage, a broker restart) must not stop the service: the thread is
-            // replaced, and under exactly_once_v2 its open transaction is aborted and the records re-processed.
-            LOG.error("A stream thread failed; replacing it. Cause: {}", error.toString(), error);
-            return StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
+        registerWrittenSchemas();
+        // Transient failures (a registry outage, a broker restart) must not stop the service: the thread is replaced,
+        // and under exactly_once_v2 its open transaction is aborted and the records re-processed.
+        streams.setUncaughtExceptionHandler(new StreamThreadFailures(closing));
         streams.setStateListener((newState, oldState) -> {
             LOG.info("Kafka Streams {} -> {}", oldState, newState);
             if (newState == KafkaStreams.State.NOT_RUNNING || newState == KafkaStreams.State.ERROR) {
@@ -125,6 +124,21 @@ public final class CohortSyncService implements AutoCloseable {
         streams.start();
         // After the topics exist; null when export.enabled is false or no account has an export section.
         exporter = io.cohortsync.export.AmplitudeExporter.start(config, bootstrapServers, topics, metrics.registry());
+    }
+
+    /**
+     * Registers the schemas of every topic the service writes before anything is written, so no later write needs
+     * the registry: through a registry outage, records whose schemas are cached keep flowing, the first dead letter or
+     * sync report included. A registry that cannot be reached now is not fatal: each schema is then registered on its
+     * first write, which waits for the registry (retried, never dead-lettered).
+     */
+    private void registerWrittenSchemas() {
+        try {
+            topics.registerWrittenSchemas();
+        } catch (final SerializationException e) {
+            LOG.warn("Could not register the output schemas with schema registry {} at start ({}); each is registered on "
+                + "its first write instead", config.schemaRegistryUrlForLogs(), e.getMessage());
+        }
     }
 
     private String describeRegistry() {
@@ -193,6 +207,7 @@ public final class CohortSyncService implements AutoCloseable {
     @Override
     public void close() {
         LOG.info("Stopping cohort-sync");
+        closing.countDown();
         // Ingress first: a webhook call now gets a refused connection, and Amplitude retries it later.
         closeQuietly(http);
         // The exporter waits (bounded) for Amplitude's answers in flight and commits what they finished.

@@ -47,6 +47,29 @@ public final class Topics {
         return List.of(requests, profiles, partnerSync, engagementEvents, amplitudeExport, syncReports, deadLetters);
     }
 
+    /**
+     * The topics cohort-sync writes with the registry's schemas: its outputs, the dead letters, the profiles it
+     * creates, and the requests its webhook produces. (Changelog and repartition topics skip the registry.)
+     */
+    public List<Topic<?, ?>> written() {
+        return List.of(partnerSync, syncReports, profiles, amplitudeExport, deadLetters, requests);
+    }
+
+    /**
+     * Registers (or looks up) the value schema of every topic cohort-sync writes, in the serdes the topology, the
+     * webhook and the exporter use, so that no later write needs the registry: through a registry outage the service
+     * keeps producing, the first dead letter or sync report included.
+     *
+     * @throws io.cohortsync.serde.SchemaRegistryUnavailableException when the registry cannot be reached
+     */
+    public void registerWrittenSchemas() {
+        for (final Topic<?, ?> topic : written()) {
+            if (topic.valueSerde() instanceof ConfluentAvroSerde<?> serde) {
+                serde.registerSchema(topic.name());
+            }
+        }
+    }
+
     public static <T extends SpecificRecord> Serde<T> valueSerde(final Class<T> type, final Map<String, Object> config) {
         return ConfluentAvroSerde.specific(type, config, false);
     }

@@ -40,6 +40,11 @@ public class ConfluentAvroDeserializer<T> implements Deserializer<T> {
             return new Reading(type, SpecificData.getForClass(type).getSchema(type));
         }
 
+        /** The schema records are read into, or null when each is read with its writer's. */
+        Schema readerSchema() {
+            return readerSchema;
+        }
+
         /** {@code readerSchema} null: read with the writer's schema. */
         static Reading generic(final Schema readerSchema) {
             return new Reading(null, readerSchema);

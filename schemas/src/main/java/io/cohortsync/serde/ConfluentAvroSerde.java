@@ -22,6 +22,7 @@ import org.apache.kafka.common.serialization.Serializer;
 public class ConfluentAvroSerde<T> implements Serde<T> {
 
     private final SchemaRegistryClient injectedClient;
+    private final ConfluentAvroDeserializer.Reading reading;
     private final ConfluentAvroSerializer<T> serializer;
     private final ConfluentAvroDeserializer<T> deserializer;
 
@@ -32,6 +33,7 @@ public class ConfluentAvroSerde<T> implements Serde<T> {
 
     private ConfluentAvroSerde(final SchemaRegistryClient client, final ConfluentAvroDeserializer.Reading reading) {
         this.injectedClient = client;
+        this.reading = reading;
         this.serializer = new ConfluentAvroSerializer<>(client);
         this.deserializer = new ConfluentAvroDeserializer<>(client, reading);
     }
@@ -81,6 +83,24 @@ public class ConfluentAvroSerde<T> implements Serde<T> {
                 : SchemaRegistryClient.create(new SchemaRegistryConfig(configs));
         serializer.configure(configs, isKey, client);
         deserializer.configure(configs, isKey, client);
+    }
+
+    /**
+     * Registers the schema this serde writes under {@code topic}'s subject (or, with {@code auto.register.schemas=false},
+     * looks its id up) and keeps the id, as the first write would: a service that does this at start writes every later
+     * record without asking the registry, so a registry outage does not stop its output. Only for serdes with a fixed
+     * schema ({@link #specific} or {@link #generic(Schema)}).
+     *
+     * @return the schema id
+     * @throws SchemaRegistryUnavailableException when no registry URL answers (retryable)
+     */
+    public int registerSchema(final String topic) {
+        final Schema schema = reading.readerSchema();
+        if (schema == null) {
+            throw new IllegalStateException("a generic serde without a reader schema writes whatever schema each "
+                    + "record has: there is no schema to register in advance");
+        }
+        return serializer.schemaIdFor(topic, schema);
     }
 
     @Override

@@ -71,6 +71,11 @@ public class ConfluentAvroSerializer<T> implements Serializer<T> {
         return encode(topic, schemaId, record);
     }
 
+    /** The id records of {@code schema} get on {@code topic}: registered or looked up once, then cached. */
+    int schemaIdFor(final String topic, final Schema schema) {
+        return schemaId(WireFormat.subject(topic, isKey), schema);
+    }
+
     private byte[] encode(final String topic, final int schemaId, final GenericContainer record) {
         final ByteArrayOutputStream out = new ByteArrayOutputStream(128);
         final byte[] header = new byte[WireFormat.HEADER_SIZE];

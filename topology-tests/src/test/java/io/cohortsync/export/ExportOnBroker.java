@@ -29,8 +29,11 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Test helpers for the exporter on a real broker: events to produce, exporter settings, and what to check. */
-final class ExportOnBroker {
+/**
+ * Test helpers for the exporter on a real broker: events to produce, exporter settings, and what to check. Public for
+ * the fault suites ({@code io.cohortsync.faults}).
+ */
+public final class ExportOnBroker {
 
     static final long BASE_TIME = 1_700_000_000_000L;
     static final int MAX_RECORD_BYTES =
@@ -127,7 +130,7 @@ final class ExportOnBroker {
      * Waits until every partition of the topics has a leader: producing into a partition whose leader is not elected
      * yet can wedge an idempotent producer until its delivery timeout.
      */
-    static void awaitLeaders(final Admin admin, final List<String> topicNames) {
+    public static void awaitLeaders(final Admin admin, final List<String> topicNames) {
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
             .until(() -> admin.describeTopics(topicNames).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
                 .allMatch(topic -> topic.partitions().stream().allMatch(p -> p.leader() != null
@@ -135,7 +138,7 @@ final class ExportOnBroker {
     }
 
     /** The group's committed offset per partition. */
-    static Map<TopicPartition, Long> committed(final Admin admin, final String group) throws Exception {
+    public static Map<TopicPartition, Long> committed(final Admin admin, final String group) throws Exception {
         final Map<TopicPartition, Long> out = new LinkedHashMap<>();
         final Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group)
             .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
@@ -144,7 +147,7 @@ final class ExportOnBroker {
     }
 
     /** Every dead letter on the topic (read_committed), waiting up to {@code timeout} for at least {@code min}. */
-    static List<DeadLetter> deadLetters(final String bootstrap, final Topics topics, final int min,
+    public static List<DeadLetter> deadLetters(final String bootstrap, final Topics topics, final int min,
                                         final Duration timeout) {
         final Map<String, Object> config = new HashMap<>();
         config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -167,7 +170,7 @@ final class ExportOnBroker {
     }
 
     /** Each user's events were accepted in the order they were produced. */
-    static void assertPerUserOrder(final List<AmplitudeEmulator.Accepted> accepted) {
+    public static void assertPerUserOrder(final List<AmplitudeEmulator.Accepted> accepted) {
         final Map<String, Integer> lastSeq = new HashMap<>();
         for (final AmplitudeEmulator.Accepted event : accepted) {
             final int seq = Integer.parseInt(event.eventProperties().get("seq"));

@@ -46,7 +46,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   its events per second (over the last second; off when the threshold is 0);</li>
  *   <li>insert_id dedup per API key; a rejected request ingests nothing;</li>
  *   <li>injectable {@link Faults}: random 5xx (500/502/504 may have ingested first, as Amplitude warns; 503 never),
- *   429, 413, timeouts and slow answers.</li>
+ *   429, 413, timeouts and slow answers;</li>
+ *   <li>an {@linkplain #startOutage outage}: every request answered with one status (503: Amplitude is down and
+ *   ingests nothing) until {@link #endOutage()}, the events refused meanwhile kept for comparison.</li>
  * </ul>
  * It records what it accepted, in order, so tests can compare; {@link #stats()} has counts for benchmarks.
  */
@@ -145,6 +147,8 @@ public final class AmplitudeEmulator implements AutoCloseable {
         new java.util.concurrent.ConcurrentLinkedQueue<>();
     private volatile Faults faults = Faults.none();
     private volatile Random random = new Random(1);
+    private final List<Accepted> refused = new ArrayList<>();
+    private volatile int outageStatus;
 
     private AmplitudeEmulator(final Options options, final HttpServer server, final ExecutorService executor) {
         this.options = options;
@@ -189,6 +193,25 @@ public final class AmplitudeEmulator implements AutoCloseable {
     public void scriptNext(final int... statuses) {
         for (final int status : statuses) {
             script.add(status);
+        }
+    }
+
+    /**
+     * From now on every well-formed request is answered with {@code status} (e.g. 503 {@code Service Unavailable},
+     * which Amplitude documents as "not committed") and ingests nothing, until {@link #endOutage()}.
+     */
+    public void startOutage(final int status) {
+        outageStatus = status;
+    }
+
+    public void endOutage() {
+        outageStatus = 0;
+    }
+
+    /** The events of every request refused by an outage, in arrival order (empty when not recording). */
+    public List<Accepted> refused() {
+        synchronized (lock) {
+            return List.copyOf(refused);
         }
     }
 
@@ -286,6 +309,15 @@ public final class AmplitudeEmulator implements AutoCloseable {
     }
 
     private Answer answer(final String path, final Request request, final int bytes) {
+        final int outage = outageStatus;
+        if (outage != 0) {
+            if (options.record() && request.events() != null) {
+                synchronized (lock) {
+                    request.events().forEach(event -> refused.add(toAccepted(-1, request.apiKey(), path, event)));
+                }
+            }
+            return error(outage, outage == 503 ? "Service Unavailable" : "Internal error");
+        }
         if (request.apiKey() == null) {
             return missingField("api_key");
         }

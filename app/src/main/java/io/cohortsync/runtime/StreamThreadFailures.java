@@ -1,0 +1,126 @@
+package io.cohortsync.runtime;
+
+import io.cohortsync.serde.SchemaRegistryUnavailableException;
+import org.apache.kafka.streams.errors.ErrorHandlerContext;
+import org.apache.kafka.streams.errors.LogAndFailProcessingExceptionHandler;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.processor.api.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What happens when a stream thread fails: it is always replaced ({@code REPLACE_THREAD}); under exactly_once_v2 its
+ * open transaction is aborted and its records are processed again by the new thread, so nothing is lost, doubled or
+ * dead-lettered by the failure itself.
+ *
+ * <p>A schema registry outage (a record written with a schema id this instance has not seen yet, while the registry
+ * is down) is expected and transient, so it is handled apart: one warning line without a stack trace, naming the
+ * registry URL (never its credentials) and the record, and the new thread starts only after a backoff (1 s, doubling
+ * to 30 s per consecutive outage failure) instead of failing again at once against a registry that is still down.
+ * While it waits, the failed thread's partitions wait too; with the default single stream thread, that is all of
+ * them. Records whose schemas are cached keep flowing until such a record arrives.
+ */
+public final class StreamThreadFailures implements StreamsUncaughtExceptionHandler {
+
+    static final Duration FIRST_WAIT = Duration.ofSeconds(1);
+    static final Duration MAX_WAIT = Duration.ofSeconds(30);
+    private static final Logger LOG = LoggerFactory.getLogger(StreamThreadFailures.class);
+
+    private final CountDownLatch closing;
+    private final Duration firstWait;
+    private final Duration maxWait;
+    private int consecutiveOutages;
+    private long lastOutageNanos;
+
+    StreamThreadFailures(final CountDownLatch closing) {
+        this(closing, FIRST_WAIT, MAX_WAIT);
+    }
+
+    StreamThreadFailures(final CountDownLatch closing, final Duration firstWait, final Duration maxWait) {
+        this.closing = closing;
+        this.firstWait = firstWait;
+        this.maxWait = maxWait;
+    }
+
+    @Override
+    public StreamThreadExceptionResponse handle(final Throwable error) {
+        final Optional<SchemaRegistryUnavailableException> outage = registryOutage(error);
+        if (outage.isEmpty()) {
+            // Transient failures (a broker restart, a fenced producer) must not stop the service either.
+            LOG.error("A stream thread failed; replacing it. Cause: {}", error.toString(), error);
+            return StreamThreadExceptionResponse.REPLACE_THREAD;
+        }
+        final int attempt;
+        final Duration wait;
+        synchronized (this) {
+            final long now = System.nanoTime();
+            // A new outage (none for a while) starts the backoff again.
+            if (consecutiveOutages > 0 && now - lastOutageNanos > maxWait.multipliedBy(2).toNanos()) {
+                consecutiveOutages = 0;
+            }
+            attempt = ++consecutiveOutages;
+            lastOutageNanos = now;
+            wait = backoff(attempt);
+        }
+        LOG.warn("Schema registry {} is unavailable ({}){}. The record is not dead-lettered or skipped: the stream "
+                + "thread stops without committing, and a new thread retries it in {} s (retry {}; backing off up to {} s "
+                + "while the registry stays down).", outage.get().url(), outage.get().getMessage(), where(error),
+            wait.toMillis() / 1000.0, attempt, maxWait.toSeconds());
+        try {
+            // Close() counts the latch down: a stopping service does not wait out the backoff.
+            closing.await(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return StreamThreadExceptionResponse.REPLACE_THREAD;
+    }
+
+    Duration backoff(final int attempt) {
+        final long millis = firstWait.toMillis() << Math.min(attempt - 1, 20);
+        return Duration.ofMillis(Math.min(maxWait.toMillis(), millis));
+    }
+
+    /** The registry outage somewhere in the cause chain, if that is what failed. */
+    static Optional<SchemaRegistryUnavailableException> registryOutage(final Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SchemaRegistryUnavailableException outage) {
+                return Optional.of(outage);
+            }
+            if (cause.getCause() == cause) {
+                break;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Kafka Streams' own description of the failed record (task, processor, topic, partition, offset), if any. */
+    private static String where(final Throwable error) {
+        for (Throwable cause = error; cause != null && !(cause instanceof SchemaRegistryUnavailableException);
+             cause = cause.getCause()) {
+            final String message = cause.getMessage();
+            if (message != null && message.contains("taskId=")) {
+                return " at " + message.substring(message.indexOf("taskId="));
+            }
+        }
+        return "";
+    }
+
+    /**
+     * Kafka Streams' default processing exception handler (log and fail), except that a registry outage is not
+     * logged here with its stack trace: {@link StreamThreadFailures} logs it once, with what happens next.
+     */
+    public static final class ProcessingHandler extends LogAndFailProcessingExceptionHandler {
+
+        @Override
+        public Response handleError(final ErrorHandlerContext context, final Record<?, ?> record,
+                                    final Exception exception) {
+            return registryOutage(exception).isPresent() ? Response.fail() : super.handleError(context, record,
+                exception);
+        }
+    }
+}
