@@ -16,11 +16,13 @@ public final class FaultSecrets {
     public static final String OLD_PASSCODE = "ct-pass-old-90ab7c3e1f2d4865";
     /** The HTTP API token. */
     public static final String HTTP_TOKEN = "http-token-c41e7b9d02a8f356";
+    /** A schema registry basic-auth password, given inside the registry URL. */
+    public static final String REGISTRY_PASSWORD = "reg-pass-3b9d7e215c4a";
 
     private FaultSecrets() {
     }
 
     public static List<String> all() {
-        return List.of(API_KEY, PASSCODE, OLD_PASSCODE, HTTP_TOKEN);
+        return List.of(API_KEY, PASSCODE, OLD_PASSCODE, HTTP_TOKEN, REGISTRY_PASSWORD);
     }
 }

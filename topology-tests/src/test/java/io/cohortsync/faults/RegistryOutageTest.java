@@ -87,7 +87,7 @@ class RegistryOutageTest {
     private static final Duration TICK = Duration.ofMillis(500);
     private static final String ACCOUNT = "ct";
     /** The registry's basic-auth password, in the URL the service is given: it must never be logged. */
-    private static final String REGISTRY_PASSWORD = "reg-pass-3b9d7e215c4a";
+    private static final String REGISTRY_PASSWORD = FaultSecrets.REGISTRY_PASSWORD;
     private static final String RETRY_LOGGER = "io.cohortsync.runtime.StreamThreadFailures";
 
     private static KafkaTestCluster kafka;
