@@ -14,6 +14,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +46,8 @@ final class ImportCheck {
     private final String prefix;
     private final Map<String, Object> serdeConfig;
     private final ImportWorkload workload;
+    private final List<Map.Entry<String, CohortSyncRequest>> requests;
+    private int produced;
 
     /** For an application whose application-id is {@code applicationId} and topic prefix {@code applicationId.}. */
     ImportCheck(final String bootstrap, final String applicationId, final Map<String, Object> serdeConfig,
@@ -54,6 +57,7 @@ final class ImportCheck {
         this.prefix = applicationId + ".";
         this.serdeConfig = serdeConfig;
         this.workload = workload;
+        this.requests = workload.requests();
     }
 
     String topic(final String name) {
@@ -64,8 +68,32 @@ final class ImportCheck {
         produce(topic("profiles"), Profile.class, new ArrayList<>(workload.existingProfiles().entrySet()));
     }
 
-    void produceRequests() {
-        produce(topic("requests"), CohortSyncRequest.class, workload.requests());
+    /**
+     * Produces the next share of the requests not produced yet: a {@code 1/wavesLeft} share, so that {@code n} calls
+     * with wavesLeft n, n-1, ... 1 produce all of them in order.
+     */
+    void produceNextWave(final int wavesLeft) {
+        final int remaining = requests.size() - produced;
+        final int wave = wavesLeft <= 1 ? remaining : remaining / wavesLeft;
+        produce(topic("requests"), CohortSyncRequest.class, requests.subList(produced, produced + wave));
+        produced += wave;
+    }
+
+    /**
+     * Whether some batch produced so far has not been reported yet, read now by a read_committed consumer: a kill or
+     * restart at this point interrupts the import mid-stream rather than hitting an idle service.
+     */
+    boolean midStream() {
+        return committedReports() < produced;
+    }
+
+    /** Batches produced and sync reports committed, e.g. "120 of 150 batches reported". */
+    String progress() {
+        return committedReports() + " of " + produced + " batches reported";
+    }
+
+    private int committedReports() {
+        return CommittedTopic.readAll(bootstrap, topic("sync-reports"), new ByteArrayDeserializer()).size();
     }
 
     /** Waits until the application has indexed every profile, so existing identities are matched, not created. */
