@@ -51,13 +51,12 @@ class BrokerRestartTest {
             check.awaitProfilesIndexed(kafka.admin(), Duration.ofMinutes(3));
             try (CommittedTopic.Counter events = new CommittedTopic.Counter(kafka.bootstrapServers(),
                 check.topic("partner-sync"))) {
-                // The requests come in waves; each restart follows a wave by a random 0.2-0.8 s, while the import
-                // is provably still going (a batch produced is not yet reported).
+                // The requests come in waves; each restart follows a wave, alternately before any of it is committed
+                // and once part of it is, always while the import is provably still going.
                 for (int restart = 0; restart < restarts; restart++) {
-                    check.produceNextWave(restarts + 1 - restart);
-                    await("the wave is in flight").pollDelay(Duration.ofMillis(200 + random.nextInt(600)))
-                        .atMost(Duration.ofSeconds(5)).until(() -> true);
-                    final String progress = check.progress();
+                    final String when = check.produceWaveAndWait(restarts + 1 - restart, events, restart % 2 == 0,
+                        random);
+                    final String progress = when + ", " + check.progress();
                     assertThat(check.midStream()).as("the restart lands mid-stream (%s)", progress).isTrue();
                     restartedAt.add(progress);
                     kafka.restartBroker();

@@ -76,9 +76,10 @@ class CrashExactnessTest {
     /**
      * Pushes the workload through {@code count} instances and kills one of them {@code 5} times (20 in the soak run).
      * A kill is mid-stream unless {@code startUpKill} makes it: the requests are produced in waves, and the kill comes
-     * a random 0.2-0.8 s after a wave, while the import is provably still going (a batch produced is not yet
-     * reported; the kill takes far less than the seconds a wave needs). The instance is restarted at once; the next
-     * wave waits until every instance is ready again. Then the last wave, and the exact check of every output.
+     * after a wave, alternately a random 0.2-0.8 s after it (nothing of it committed yet) and once its first events
+     * are committed (part applied, part in flight), each time checked to be while a batch produced is not yet
+     * reported. The instance is restarted at once; the next wave waits until every instance is ready again. Then the
+     * last wave, and the exact check of every output.
      */
     private void importUnderKills(final String name, final int standbyReplicas, final int count,
                                   final StartUpKill startUpKill) throws Exception {
@@ -99,14 +100,12 @@ class CrashExactnessTest {
                     continue;
                 }
                 await("instances ready").atMost(Duration.ofMinutes(3)).until(instances::allReady);
-                check.produceNextWave(wavesLeft--);
                 final int victim = random.nextInt(count);
-                final Duration delay = Duration.ofMillis(200 + random.nextInt(600));
-                assertThat(instances.get(victim).exitsWithin(delay)).as("%s exited on its own",
-                    instances.get(victim).name()).isFalse();
+                final String when = check.produceWaveAndWait(wavesLeft--, events, kill % 2 == 0, random);
+                assertThat(instances.get(victim).alive()).as("%s is running", instances.get(victim).name()).isTrue();
                 final String progress = check.progress();
                 assertThat(check.midStream()).as("the kill lands mid-stream (%s)", progress).isTrue();
-                kills.add(instances.killAndRestart(victim, delay.toMillis() + " ms after a wave, " + progress));
+                kills.add(instances.killAndRestart(victim, when + ", " + progress));
             }
             check.produceNextWave(1);
             await("all Partner Sync events committed").atMost(PROGRESS_TIMEOUT)

@@ -25,12 +25,14 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Drives an {@link ImportWorkload} through a cohort-sync application on a broker and checks its outputs exactly, the
@@ -77,6 +79,25 @@ final class ImportCheck {
         final int wave = wavesLeft <= 1 ? remaining : remaining / wavesLeft;
         produce(topic("requests"), CohortSyncRequest.class, requests.subList(produced, produced + wave));
         produced += wave;
+    }
+
+    /**
+     * Produces the next wave ({@link #produceNextWave}), then waits either a random 0.2-0.8 s ({@code early}: before
+     * any of it can be committed, as that takes a commit interval per hop) or until the wave's first Partner Sync
+     * events are committed (part of it applied, the rest in flight); says which, for the log.
+     */
+    String produceWaveAndWait(final int wavesLeft, final CommittedTopic.Counter events, final boolean early,
+                              final Random random) {
+        final long eventsBefore = events.count();
+        produceNextWave(wavesLeft);
+        if (early) {
+            final Duration delay = Duration.ofMillis(200 + random.nextInt(600));
+            await("a pause after the wave").pollDelay(delay).atMost(delay.plusSeconds(5)).until(() -> true);
+            return delay.toMillis() + " ms after a wave";
+        }
+        await("the wave's first events committed").atMost(Duration.ofMinutes(5))
+            .until(() -> events.count() > eventsBefore);
+        return "once " + (events.count() - eventsBefore) + " events of the wave were committed";
     }
 
     /**
@@ -141,8 +162,10 @@ final class ImportCheck {
             .map(ConsumerRecord::value).toList();
         assertThat(reports.stream().filter(r -> !r.getDuplicate()).map(r -> r.getMessageId().toString()).toList())
             .as("one report per batch").doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(workload.messageIds());
-        assertThat(reports.stream().filter(SyncReport::getDuplicate).count()).as("reports of re-sent batches")
-            .isEqualTo(workload.batches() - workload.messageIds().size());
+        // At least the workload's own re-sent batches; more if a producer retry wrote a request twice.
+        assertThat(reports.stream().filter(SyncReport::getDuplicate).map(r -> r.getMessageId().toString()).toList())
+            .as("reports of re-sent batches").hasSizeGreaterThanOrEqualTo(workload.batches()
+                - workload.messageIds().size()).allMatch(workload.messageIds()::contains);
         final String summary = String.format("%d members in %d batches -> %d Partner Sync events (none missing, none "
             + "duplicated), %d profiles created once each, %d sync reports", workload.members(), workload.batches(),
             events.size(), created.size(), reports.size());
@@ -185,7 +208,12 @@ final class ImportCheck {
         final Map<String, Object> config = new HashMap<>();
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         config.put(ProducerConfig.ACKS_CONFIG, "all");
-        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        // Not idempotent: right after a test-kit broker restart, an idempotent producer was seen retrying one batch
+        // forever (OUT_OF_ORDER_SEQUENCE_NUMBER for a sequence the restarted broker had already appended). One
+        // request in flight keeps the order; a retry that duplicates a request is a re-sent batch, which the
+        // service must and does recognise by its messageId (see the duplicate reports checked below).
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+        config.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         config.put(ProducerConfig.LINGER_MS_CONFIG, 10);
         config.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
         config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);

@@ -697,6 +697,9 @@ class PoisonInputsTest {
         assertThat(bySource.keySet()).as("every dead letter names a poison record, once")
             .containsExactlyInAnyOrderElementsOf(POISONED.keySet());
         assertThat(letters).as("dead letters, in all").hasSize(POISONED.size());
+        LoggerFactory.getLogger(PoisonInputsTest.class).info("{}: {} poison records among {} injected, {} dead letters "
+            + "from it; {} poison records and {} dead letters so far, in all", topic, poisonHere, produced.size(),
+            bySource.keySet().stream().filter(at -> topic.equals(at.topic())).count(), POISONED.size(), letters.size());
     }
 
     private static List<ConsumerRecord<byte[], DeadLetter>> readDeadLetters(final Topics of) {
