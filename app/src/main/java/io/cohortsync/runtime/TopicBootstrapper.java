@@ -7,6 +7,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,10 +81,29 @@ public final class TopicBootstrapper {
             topic.configs() == null ? "" : ", " + topic.configs()));
     }
 
+    /**
+     * The topics' descriptions. A topic created a moment ago can still be unknown to the broker that answers (it
+     * applies the controller's metadata asynchronously), so that answer is retried for up to 30 s.
+     */
+    private static Map<String, TopicDescription> describeOnceVisible(final Admin admin, final List<String> names)
+        throws InterruptedException, ExecutionException, TimeoutException {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
+            } catch (final ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
     private static void warnOnPartitionMismatch(final Admin admin, final Topics topics, final int partitions)
         throws InterruptedException, ExecutionException, TimeoutException {
-        final Map<String, TopicDescription> described = admin.describeTopics(
-            List.of(topics.requests.name(), topics.profiles.name())).allTopicNames().get(30, TimeUnit.SECONDS);
+        final Map<String, TopicDescription> described = describeOnceVisible(admin,
+            List.of(topics.requests.name(), topics.profiles.name()));
         described.values().forEach(description -> {
             if (description.partitions().size() != partitions) {
                 LOG.info("Topic {} has {} partitions; the identity and membership stages use topology.partitions={}",
