@@ -35,7 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 public final class ExportOnBroker {
 
-    static final long BASE_TIME = 1_700_000_000_000L;
+    public static final long BASE_TIME = 1_700_000_000_000L;
     static final int MAX_RECORD_BYTES =
         Integer.parseInt(io.cohortsync.config.CohortSyncConfig.defaults().get("ingest.max-record-bytes"));
 

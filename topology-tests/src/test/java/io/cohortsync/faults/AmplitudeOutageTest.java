@@ -68,7 +68,6 @@ class AmplitudeOutageTest {
     private static final Duration RETRY_BACKOFF_MAX = Duration.ofSeconds(5);
     private static final int MAX_IN_FLIGHT = 4;
     private static final String ACCOUNT = "amp";
-    private static final long BASE_TIME = 1_700_000_000_000L;
 
     private static KafkaTestCluster kafka;
 
@@ -263,7 +262,7 @@ class AmplitudeOutageTest {
                 EngagementEvent.newBuilder().setAccountId(ACCOUNT).setObjectId(objectId)
                     .setIdentity("identity-" + objectId).setDeviceId("device-" + objectId)
                     .setEventName(n % 2 == 0 ? "Notification Sent" : "Notification Clicked")
-                    .setTimestamp(Instant.ofEpochMilli(BASE_TIME + n))
+                    .setTimestamp(Instant.ofEpochMilli(ExportOnBroker.BASE_TIME + n))
                     .setProperties(Map.of("seq", String.valueOf(n), "Campaign", "outage-drill")).build()));
             sent.add(n);
         }

@@ -56,9 +56,9 @@ class BrokerRestartTest {
                 for (int restart = 0; restart < restarts; restart++) {
                     final String when = check.produceWaveAndWait(restarts + 1 - restart, events, restart % 2 == 0,
                         random);
-                    final String progress = when + ", " + check.progress();
-                    assertThat(check.midStream()).as("the restart lands mid-stream (%s)", progress).isTrue();
-                    restartedAt.add(progress);
+                    final ImportCheck.Progress progress = check.progress();
+                    assertThat(progress.midStream()).as("the restart lands mid-stream (%s)", progress).isTrue();
+                    restartedAt.add(when + ", " + progress);
                     kafka.restartBroker();
                 }
                 check.produceNextWave(1);

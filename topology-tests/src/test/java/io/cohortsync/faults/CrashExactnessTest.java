@@ -59,30 +59,25 @@ class CrashExactnessTest {
 
     @Test
     void hardKillsMidStreamLoseAndDuplicateNothing() throws Exception {
-        importUnderKills("single", 0, 1, (instances, kill, random) -> {
-            // Every third kill lands during the start-up and state restoration that follow the previous kill.
-            if (kill % 3 == 2) {
-                return killSoonAfterStart(instances, random);
-            }
-            return null;
-        });
+        importUnderKills("single", 0, 1, true);
     }
 
     @Test
     void hardKillsOfOneOfTwoInstancesWithStandbysLoseAndDuplicateNothing() throws Exception {
-        importUnderKills("pair", 1, 2, (instances, kill, random) -> null);
+        importUnderKills("pair", 1, 2, false);
     }
 
     /**
      * Pushes the workload through {@code count} instances and kills one of them {@code 5} times (20 in the soak run).
-     * A kill is mid-stream unless {@code startUpKill} makes it: the requests are produced in waves, and the kill comes
+     * With {@code startUpKills}, every third kill lands during the start-up and state restoration that follow the
+     * previous kill. Every other kill is mid-stream: the requests are produced in waves, and the kill comes
      * after a wave, alternately a random 0.2-0.8 s after it (nothing of it committed yet) and once its first events
      * are committed (part applied, part in flight), each time checked to be while a batch produced is not yet
      * reported. The instance is restarted at once; the next wave waits until every instance is ready again. Then the
      * last wave, and the exact check of every output.
      */
     private void importUnderKills(final String name, final int standbyReplicas, final int count,
-                                  final StartUpKill startUpKill) throws Exception {
+                                  final boolean startUpKills) throws Exception {
         final Random random = seededRandom();
         final ImportWorkload workload = ImportWorkload.ofMembers(Soak.pick(200_000, 1_000_000));
         final Instances instances = new Instances(name, standbyReplicas, count);
@@ -93,9 +88,8 @@ class CrashExactnessTest {
         try (CommittedTopic.Counter events = prepare(instances, check)) {
             int wavesLeft = killCount + 1;
             for (int kill = 0; kill < killCount; kill++) {
-                final String startUp = startUpKill.killDuringStartUp(instances, kill, random);
-                if (startUp != null) {
-                    kills.add(startUp);
+                if (startUpKills && kill % 3 == 2) {
+                    kills.add(killSoonAfterStart(instances, random));
                     wavesLeft--;
                     continue;
                 }
@@ -103,8 +97,8 @@ class CrashExactnessTest {
                 final int victim = random.nextInt(count);
                 final String when = check.produceWaveAndWait(wavesLeft--, events, kill % 2 == 0, random);
                 assertThat(instances.get(victim).alive()).as("%s is running", instances.get(victim).name()).isTrue();
-                final String progress = check.progress();
-                assertThat(check.midStream()).as("the kill lands mid-stream (%s)", progress).isTrue();
+                final ImportCheck.Progress progress = check.progress();
+                assertThat(progress.midStream()).as("the kill lands mid-stream (%s)", progress).isTrue();
                 kills.add(instances.killAndRestart(victim, when + ", " + progress));
             }
             check.produceNextWave(1);
@@ -134,12 +128,6 @@ class CrashExactnessTest {
         assertThat(instances.get(0).exitsWithin(delay)).as("%s exited on its own", instances.get(0).name())
             .isFalse();
         return instances.killAndRestart(0, delay.toMillis() + " ms after start");
-    }
-
-    /** Decides whether the {@code kill}-th kill happens during start-up; returns its description if so, else null. */
-    @FunctionalInterface
-    private interface StartUpKill {
-        String killDuringStartUp(Instances instances, int kill, Random random) throws InterruptedException;
     }
 
     private static Random seededRandom() {

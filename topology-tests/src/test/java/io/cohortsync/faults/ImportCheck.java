@@ -49,6 +49,7 @@ final class ImportCheck {
     private final Map<String, Object> serdeConfig;
     private final ImportWorkload workload;
     private final List<Map.Entry<String, CohortSyncRequest>> requests;
+    private final List<String> expectedEvents;
     private int produced;
 
     /** For an application whose application-id is {@code applicationId} and topic prefix {@code applicationId.}. */
@@ -60,6 +61,8 @@ final class ImportCheck {
         this.serdeConfig = serdeConfig;
         this.workload = workload;
         this.requests = workload.requests();
+        // Built once: tests poll expectedEventCount() while they wait.
+        this.expectedEvents = workload.expectedEvents();
     }
 
     String topic(final String name) {
@@ -100,17 +103,24 @@ final class ImportCheck {
         return "once " + (events.count() - eventsBefore) + " events of the wave were committed";
     }
 
-    /**
-     * Whether some batch produced so far has not been reported yet, read now by a read_committed consumer: a kill or
-     * restart at this point interrupts the import mid-stream rather than hitting an idle service.
-     */
-    boolean midStream() {
-        return committedReports() < produced;
+    /** How far the import is, read now: batches produced, and sync reports a read_committed consumer sees. */
+    Progress progress() {
+        return new Progress(committedReports(), produced);
     }
 
-    /** Batches produced and sync reports committed, e.g. "120 of 150 batches reported". */
-    String progress() {
-        return committedReports() + " of " + produced + " batches reported";
+    /**
+     * One reading of the import's progress. While a batch produced is not yet reported, the import is mid-stream: a
+     * kill or restart then interrupts it rather than hitting an idle service.
+     */
+    record Progress(int reported, int produced) {
+        boolean midStream() {
+            return reported < produced;
+        }
+
+        @Override
+        public String toString() {
+            return reported + " of " + produced + " batches reported";
+        }
     }
 
     private int committedReports() {
@@ -133,7 +143,7 @@ final class ImportCheck {
 
     /** Partner Sync events the workload must produce in total. */
     int expectedEventCount() {
-        return workload.expectedEvents().size();
+        return expectedEvents.size();
     }
 
     /** Asserts the outputs are exactly right; returns a one-line summary for the log and the issue note. */
@@ -155,7 +165,7 @@ final class ImportCheck {
         assertThat(events.stream().map(e -> e.value().getEventId()).distinct().count()).as("distinct eventIds")
             .isEqualTo(events.size());
         final List<String> actual = events.stream().map(e -> describe(e, refByObjectId)).toList();
-        assertSameMultiset(actual, workload.expectedEvents());
+        assertSameMultiset(actual, expectedEvents);
 
         final List<SyncReport> reports = CommittedTopic.readAll(bootstrap, topic("sync-reports"),
                 ConfluentAvroSerde.specific(SyncReport.class, serdeConfig, false).deserializer()).stream()
