@@ -38,9 +38,30 @@ public final class ExperimentalRocksDbConfig implements RocksDBConfigSetter {
             }
             case "" -> {
             }
-            default -> throw new IllegalArgumentException("unknown " + VARIANT + " '" + variant + "'");
+            default -> applyNumbered(variant, options, tableConfig);
         }
         options.setTableFormatConfig(tableConfig);
+    }
+
+    private static void applyNumbered(final String variant, final Options options,
+                                      final BlockBasedTableConfig tableConfig) {
+        for (final String part : variant.split(",")) {
+            final String[] kv = part.split(":");
+            switch (kv[0]) {
+                case "wbs-mb" -> options.setWriteBufferSize(Long.parseLong(kv[1]) << 20);
+                case "max-wb" -> options.setMaxWriteBufferNumber(Integer.parseInt(kv[1]));
+                case "l0-slow" -> options.setLevel0SlowdownWritesTrigger(Integer.parseInt(kv[1]));
+                case "l0-stop" -> options.setLevel0StopWritesTrigger(Integer.parseInt(kv[1]));
+                case "jobs" -> options.setMaxBackgroundJobs(Integer.parseInt(kv[1]));
+                case "uncached" -> tableConfig.setCacheIndexAndFilterBlocks(false);
+                case "memtable-bloom" -> {
+                    options.setMemtablePrefixBloomSizeRatio(0.1);
+                    options.setMemtableWholeKeyFiltering(true);
+                }
+                case "level" -> options.setCompactionStyle(org.rocksdb.CompactionStyle.LEVEL);
+                default -> throw new IllegalArgumentException("unknown " + VARIANT + " '" + variant + "'");
+            }
+        }
     }
 
     @Override

@@ -58,6 +58,7 @@ public final class CohortSyncConfig {
         d.put("membership.marker-retention", "30d");
         d.put("rocksdb.block-cache-mb", "256");
         d.put("rocksdb.write-buffer-mb", "128");
+        d.put("rocksdb.memtable-mb", "auto");
         d.put("http.port", "8080");
         d.put("http.host", "");
         d.put("http.advertised-host", "");
@@ -204,6 +205,19 @@ public final class CohortSyncConfig {
 
     public long rocksDbWriteBufferBytes() {
         return positiveInt("rocksdb.write-buffer-mb") * 1024L * 1024L;
+    }
+
+    /** One store's memtable size, or empty for {@code auto} (a share of the write-buffer budget). */
+    public Optional<Long> rocksDbMemtableBytes() {
+        final String value = string("rocksdb.memtable-mb");
+        if ("auto".equals(value)) {
+            return Optional.empty();
+        }
+        if (!value.matches("[1-9]\\d{0,5}")) {
+            throw new InvalidConfigException(describe("rocksdb.memtable-mb")
+                + " must be 'auto' or a size in MB greater than 0, got '" + value + "'");
+        }
+        return Optional.of(Long.parseLong(value) * 1024L * 1024L);
     }
 
     /** The HTTP port; 0 picks a free one (see {@code CohortSyncService.httpPort()}). */
@@ -353,6 +367,7 @@ public final class CohortSyncConfig {
                 + " must be exactly_once_v2 or at_least_once, got '" + guarantee + "'");
         }
         defaults().keySet().forEach(this::checkParses);
+        rocksDbMemtableBytes();
         HttpBinding.validate(this);
     }
 

@@ -1,6 +1,7 @@
 package io.cohortsync.runtime;
 
 import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.topology.CohortSyncTopology;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
@@ -10,6 +11,9 @@ import java.util.Properties;
 
 /** The Kafka Streams configuration derived from cohort-sync's settings. */
 public final class StreamsSettings {
+
+    private static final long MIN_MEMTABLE_BYTES = 1L << 20;
+    private static final long MAX_MEMTABLE_BYTES = 16L << 20;
 
     private StreamsSettings() {
     }
@@ -40,6 +44,7 @@ public final class StreamsSettings {
         props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedMemoryRocksDbConfig.class);
         props.put(BoundedMemoryRocksDbConfig.BLOCK_CACHE_BYTES, config.rocksDbBlockCacheBytes());
         props.put(BoundedMemoryRocksDbConfig.WRITE_BUFFER_BYTES, config.rocksDbWriteBufferBytes());
+        props.put(BoundedMemoryRocksDbConfig.MEMTABLE_BYTES, memtableBytes(config));
         // Internal records are a few KB; batches of them amortise the transaction cost under exactly_once_v2.
         props.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 5);
         props.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
@@ -52,5 +57,18 @@ public final class StreamsSettings {
             TopicBootstrapper.maxMessageBytes(config.maxRecordBytes()));
         props.putAll(config.streamsPassThrough());
         return props;
+    }
+
+    /**
+     * One store's memtable: {@code rocksdb.memtable-mb}, or by default an equal share of 7/8 of the memtable budget
+     * (the line past which RocksDB starts flushing) for every store of every partition, between 1 and 16 MB. An
+     * instance that owns only some partitions leaves room to spare.
+     */
+    public static long memtableBytes(final CohortSyncConfig config) {
+        return config.rocksDbMemtableBytes().orElseGet(() -> {
+            final long share = config.rocksDbWriteBufferBytes() * 7 / 8
+                / ((long) config.partitions() * CohortSyncTopology.PERSISTENT_STORES_PER_PARTITION);
+            return Math.max(MIN_MEMTABLE_BYTES, Math.min(MAX_MEMTABLE_BYTES, share));
+        });
     }
 }

@@ -27,6 +27,9 @@ import java.util.Properties;
  */
 public final class CohortSyncTopology {
 
+    /** RocksDB stores one partition's tasks hold together; memtables are sized from it (StreamsSettings). */
+    public static final int PERSISTENT_STORES_PER_PARTITION = 7;
+
     private CohortSyncTopology() {
     }
 

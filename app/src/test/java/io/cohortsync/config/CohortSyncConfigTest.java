@@ -1,5 +1,7 @@
 package io.cohortsync.config;
 
+import io.cohortsync.runtime.BoundedMemoryRocksDbConfig;
+import io.cohortsync.runtime.StreamsSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -71,6 +73,25 @@ class CohortSyncConfigTest {
             .hasMessageContaining("duration");
         assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("processing-guarantee", "exactly_once"), null))
             .hasMessageContaining("exactly_once_v2 or at_least_once");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("rocksdb.memtable-mb", "0"), null))
+            .hasMessageContaining("rocksdb.memtable-mb")
+            .hasMessageContaining("'auto' or a size in MB");
+    }
+
+    @Test
+    void memtablesShareSevenEighthsOfTheWriteBufferBudgetUnlessSized() {
+        final CohortSyncConfig defaults = CohortSyncConfig.of(Map.of(), null);
+        assertThat(defaults.rocksDbMemtableBytes()).isEmpty();
+        // 128 MB * 7/8 over 4 partitions of 7 stores: every store's memtable full stays under the flush line.
+        assertThat(StreamsSettings.memtableBytes(defaults)).isEqualTo(4L << 20);
+        assertThat(StreamsSettings.memtableBytes(CohortSyncConfig.of(Map.of("topology.partitions", "64"), null)))
+            .isEqualTo(1L << 20);
+        assertThat(StreamsSettings.memtableBytes(CohortSyncConfig.of(Map.of("rocksdb.write-buffer-mb", "4096"), null)))
+            .isEqualTo(16L << 20);
+        final CohortSyncConfig sized = CohortSyncConfig.of(Map.of("rocksdb.memtable-mb", "32"), null);
+        assertThat(StreamsSettings.memtableBytes(sized)).isEqualTo(32L << 20);
+        assertThat(StreamsSettings.of(sized, "k:9092").get(BoundedMemoryRocksDbConfig.MEMTABLE_BYTES))
+            .isEqualTo(32L << 20);
     }
 
     @Test
