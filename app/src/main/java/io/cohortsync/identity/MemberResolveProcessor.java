@@ -20,7 +20,7 @@ import java.util.List;
 /**
  * Resolves a chunk of lookups against this partition's identity index. A missing profile is created when the
  * account allows it: its index entry is written at once, so a second member with the same key, in this batch or any
- * other, finds it; and the profile goes to the profiles topic.
+ * other, finds it; and the profile goes to the profiles topic, its header naming the key already indexed.
  */
 final class MemberResolveProcessor implements Processor<String, LookupChunk, String, Object> {
 
@@ -55,7 +55,8 @@ final class MemberResolveProcessor implements Processor<String, LookupChunk, Str
         final String objectId = IdentityRules.newObjectId(lookup);
         final Profile profile = IdentityRules.newProfile(batch.getAccountId(), objectId, lookup, batch.getComputedAt());
         index.put(lookup.getLookupKey(), new IndexEntry(objectId, profile.getIdentity()));
-        context.forward(new Record<>(batch.getAccountId() + "|" + objectId, profile, timestamp));
+        context.forward(new Record<>(batch.getAccountId() + "|" + objectId, profile, timestamp,
+            IndexedKeyHeader.of(context.applicationId(), lookup.getLookupKey())));
         return new ResolvedMember(Resolution.CREATED, objectId, profile.getIdentity());
     }
 }

@@ -20,7 +20,8 @@ import java.util.Map;
 
 /**
  * Keeps the profile table (one partition of {@code cohort-sync.profiles}) and turns every profile change into
- * updates of the identity index: keys the profile lost are removed, keys it gained or changed are put.
+ * updates of the identity index: keys the profile lost are removed, keys it gained or changed are put, except the key
+ * identity resolution already wrote when it created the profile ({@link IndexedKeyHeader}).
  */
 final class ProfileIndexProcessor implements Processor<byte[], byte[], String, Object> {
 
@@ -66,10 +67,14 @@ final class ProfileIndexProcessor implements Processor<byte[], byte[], String, O
                 return;
             }
         }
-        apply(key, profiles.get(key), profile, record.timestamp());
+        final String alreadyIndexed = profile == null ? null
+            : IndexedKeyHeader.read(record.headers(), context.applicationId()).orElse(null);
+        apply(key, profiles.get(key), profile, record.timestamp(), alreadyIndexed);
     }
 
-    private void apply(final String key, final Profile before, final Profile after, final long timestamp) {
+    /** {@code alreadyIndexed}: the key identity resolution wrote when it created this profile, or null. */
+    private void apply(final String key, final Profile before, final Profile after, final long timestamp,
+                       final String alreadyIndexed) {
         final Map<String, IndexEntry> lost = before == null ? Map.of() : IdentityRules.indexKeysOf(before);
         final Map<String, IndexEntry> gained = after == null ? Map.of() : IdentityRules.indexKeysOf(after);
         lost.forEach((lookupKey, entry) -> {
@@ -78,7 +83,7 @@ final class ProfileIndexProcessor implements Processor<byte[], byte[], String, O
             }
         });
         gained.forEach((lookupKey, entry) -> {
-            if (!entry.equals(lost.get(lookupKey))) {
+            if (!entry.equals(lost.get(lookupKey)) && !lookupKey.equals(alreadyIndexed)) {
                 forward(new IndexUpdate(lookupKey, IndexAction.PUT, entry), timestamp);
             }
         });

@@ -7,6 +7,7 @@ import io.cohortsync.avro.PartnerSyncEvent;
 import io.cohortsync.avro.Profile;
 import io.cohortsync.avro.SyncReport;
 import io.cohortsync.internal.SegmentStats;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -264,6 +265,31 @@ class CohortImportTopologyTest {
         final Profile created = single(fx.createdProfiles());
         assertThat(created.getIdentity()).isEqualTo("New-User");
         assertThat(fx.partnerSyncEvents()).extracting(e -> e.key).containsOnly("ct|" + created.getObjectId());
+    }
+
+    @Test
+    void aCreatedProfileIsIndexedOnceUnderTheKeyResolutionAlreadyWrote() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("New-User"), withDevice("d-77")));
+
+        final List<Profile> created = fx.createdProfiles();
+        final String identified = created.get(0).getObjectId();
+        assertThat(fx.identityIndex()).containsOnly(
+            Map.entry("ct|i|new-user", identified), Map.entry("ct|o|" + identified, identified),
+            Map.entry("ct|o|d-77", "d-77"), Map.entry("ct|d|d-77", "d-77"));
+        // Resolution wrote ct|i|new-user and ct|o|d-77; the profile table sends only the keys it did not.
+        assertThat(fx.indexUpdatesSent()).containsExactlyInAnyOrder("ct|o|" + identified, "ct|d|d-77");
+    }
+
+    @Test
+    void aProfileCopiedWithAnotherDeploymentsHeaderIsIndexedInFull() {
+        final Profile copied = Profile.newBuilder().setAccountId("ct").setObjectId("__csabc").setIdentity("Copied")
+            .setCreatedAt(java.time.Instant.EPOCH).setUpdatedAt(java.time.Instant.EPOCH).build();
+        fx.profile(copied, new RecordHeaders().add("cohort-sync.indexed-key",
+            "another-cohort-sync\nct|i|copied".getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(fx.indexUpdatesSent()).containsExactlyInAnyOrder("ct|o|__csabc", "ct|i|copied");
+        assertThat(fx.identityIndex()).containsOnly(
+            Map.entry("ct|o|__csabc", "__csabc"), Map.entry("ct|i|copied", "__csabc"));
     }
 
     @Test

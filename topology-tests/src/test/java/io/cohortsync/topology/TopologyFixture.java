@@ -9,10 +9,13 @@ import io.cohortsync.avro.Profile;
 import io.cohortsync.avro.SyncReport;
 import io.cohortsync.avro.SyncType;
 import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.identity.IdentityTopology;
+import io.cohortsync.internal.IndexEntry;
 import io.cohortsync.internal.SegmentStats;
 import io.cohortsync.membership.MembershipTopology;
 import io.cohortsync.runtime.StreamsSettings;
 import io.cohortsync.serde.MockSchemaRegistry;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -21,7 +24,9 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,6 +37,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.UUID;
 
 /** Runs the real topology (the same builder the service uses) in a TopologyTestDriver with an in-memory registry. */
@@ -61,6 +67,7 @@ final class TopologyFixture implements AutoCloseable {
     private final TestOutputTopic<String, SyncReport> reports;
     private final TestOutputTopic<String, Profile> profilesOut;
     private final TestOutputTopic<byte[], DeadLetter> deadLetters;
+    private final TestOutputTopic<String, byte[]> indexUpdates;
 
     TopologyFixture(final Map<String, String> overrides) throws Exception {
         final Path stateDir = Files.createTempDirectory("cohort-sync-ttd");
@@ -85,6 +92,8 @@ final class TopologyFixture implements AutoCloseable {
             topics.syncReports.valueSerde().deserializer());
         profilesOut = driver.createOutputTopic(topics.profiles.name(), new StringDeserializer(),
             topics.profiles.valueSerde().deserializer());
+        indexUpdates = driver.createOutputTopic(config.applicationId() + "-" + IdentityTopology.INDEX_UPDATES_TOPIC
+            + "-repartition", new StringDeserializer(), Serdes.ByteArray().deserializer());
         deadLetters = driver.createOutputTopic(topics.deadLetters.name(), Serdes.ByteArray().deserializer(),
             topics.deadLetters.valueSerde().deserializer());
     }
@@ -106,6 +115,26 @@ final class TopologyFixture implements AutoCloseable {
 
     void profile(final Profile profile) {
         profilesIn.pipeInput(profile.getAccountId() + "|" + profile.getObjectId(), profile);
+    }
+
+    /** A profile written with these headers, as a copy of another deployment's topic would carry them. */
+    void profile(final Profile profile, final Headers headers) {
+        profilesIn.pipeInput(new TestRecord<>(profile.getAccountId() + "|" + profile.getObjectId(), profile, headers));
+    }
+
+    /** The keys of the identity index (lookup key to objectId). */
+    Map<String, String> identityIndex() {
+        final Map<String, String> index = new TreeMap<>();
+        final KeyValueStore<String, IndexEntry> store = driver.getKeyValueStore(IdentityTopology.INDEX_STORE);
+        try (KeyValueIterator<String, IndexEntry> all = store.all()) {
+            all.forEachRemaining(entry -> index.put(entry.key, entry.value.getObjectId()));
+        }
+        return index;
+    }
+
+    /** The lookup keys of every update the profile table sent to the identity index so far. */
+    List<String> indexUpdatesSent() {
+        return indexUpdates.readRecordsToList().stream().map(TestRecord::key).toList();
     }
 
     void request(final CohortSyncRequest request) {
