@@ -1,9 +1,11 @@
 package io.cohortsync.topology;
 
+import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
@@ -29,8 +31,12 @@ public final class InternalAvroSerde<T extends SpecificRecord> implements Serde<
 
     private InternalAvroSerde(final Class<T> type) {
         this.type = type;
-        this.writer = new SpecificDatumWriter<>(type);
-        this.reader = new SpecificDatumReader<>(type);
+        // The generated classes' own encode/decode methods: the same bytes, without walking the schema per record.
+        final SpecificData data = new SpecificData(type.getClassLoader());
+        data.setCustomCoders(true);
+        final Schema schema = data.getSchema(type);
+        this.writer = new SpecificDatumWriter<>(schema, data);
+        this.reader = new SpecificDatumReader<>(schema, schema, data);
     }
 
     public static <T extends SpecificRecord> InternalAvroSerde<T> of(final Class<T> type) {
