@@ -54,6 +54,7 @@ public final class ExperimentalRocksDbConfig implements RocksDBConfigSetter {
                 case "l0-stop" -> options.setLevel0StopWritesTrigger(Integer.parseInt(kv[1]));
                 case "jobs" -> options.setMaxBackgroundJobs(Integer.parseInt(kv[1]));
                 case "uncached" -> tableConfig.setCacheIndexAndFilterBlocks(false);
+                case "filters-for-hits" -> options.setOptimizeFiltersForHits(true);
                 case "memtable-bloom" -> {
                     options.setMemtablePrefixBloomSizeRatio(0.1);
                     options.setMemtableWholeKeyFiltering(true);

@@ -31,6 +31,7 @@ final class StreamThreadSampler implements Runnable {
     private final Supplier<Map<MetricName, ? extends Metric>> metrics;
     private final Map<String, Integer> activities = new HashMap<>();
     private final Map<String, Integer> stages = new HashMap<>();
+    private final Map<String, Integer> stageActivities = new HashMap<>();
     private final Map<String, Integer> states = new HashMap<>();
     private final Map<String, Double> gaugeSums = new HashMap<>();
     private int stackSamples;
@@ -84,8 +85,11 @@ final class StreamThreadSampler implements Runnable {
                 }
                 stackSamples++;
                 final StackTraceElement[] stack = info.getStackTrace();
-                activities.merge(activity(stack), 1, Integer::sum);
-                stages.merge(stage(stack), 1, Integer::sum);
+                final String activity = activity(stack);
+                final String stage = stage(stack);
+                activities.merge(activity, 1, Integer::sum);
+                stages.merge(stage, 1, Integer::sum);
+                stageActivities.merge(stage + " / " + activity, 1, Integer::sum);
                 states.merge(info.getThreadState().name(), 1, Integer::sum);
             }
         }
@@ -223,6 +227,9 @@ final class StreamThreadSampler implements Runnable {
         lines.add("  by stage:");
         topOf(stages, top).forEach(e -> lines.add(String.format(java.util.Locale.ROOT, "    %5.1f%%  %s",
             100.0 * e.getValue() / stackSamples, e.getKey())));
+        lines.add("  by stage / activity:");
+        topOf(stageActivities, 2 * top).forEach(e -> lines.add(String.format(java.util.Locale.ROOT,
+            "    %5.1f%%  %s", 100.0 * e.getValue() / stackSamples, e.getKey())));
         if (metricSamples > 0) {
             final StringBuilder gauges = new StringBuilder();
             gaugeSums.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> gauges.append(

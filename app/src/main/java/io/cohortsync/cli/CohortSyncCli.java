@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 @Command(name = "cohort-sync", mixinStandardHelpOptions = true, version = "cohort-sync 0.1.0",
     description = "Amplitude cohorts to engagement-platform segments, on Kafka Streams.",
     subcommands = {RunCommand.class, ProduceSampleCommand.class, InspectCommand.class,
-        io.cohortsync.bench.BenchImportCommand.class, io.cohortsync.export.BenchExportCommand.class,
+        io.cohortsync.bench.BenchImportCommand.class, io.cohortsync.bench.StoreCostBenchmark.class,
+        io.cohortsync.export.BenchExportCommand.class,
         io.cohortsync.http.WebhookBenchmark.class})
 public final class CohortSyncCli {
 

@@ -52,6 +52,10 @@ public final class BoundedMemoryRocksDbConfig implements RocksDBConfigSetter {
         }
         tableConfig.setPinTopLevelIndexAndFilter(true);
         options.setMaxWriteBufferNumber(3);
+        // Kafka Streams leaves the last level without bloom filters, which suits stores read for keys they hold. Ours
+        // are mostly asked for keys they lack (a member new to a segment, an identity never seen, a profile just
+        // created), and without a filter each such miss searches the largest file's index and a data block.
+        options.setOptimizeFiltersForHits(false);
         options.setTableFormatConfig(tableConfig);
     }
 
