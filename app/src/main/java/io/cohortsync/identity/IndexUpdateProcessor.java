@@ -21,16 +21,14 @@ final class IndexUpdateProcessor implements Processor<String, IndexUpdate, Void,
     @Override
     public void process(final Record<String, IndexUpdate> record) {
         final IndexUpdate update = record.value();
-        final IndexEntry current = index.get(update.getLookupKey());
         if (update.getAction() == IndexAction.PUT) {
-            // A profile cohort-sync created comes back through the profile table with the entry resolution already
-            // wrote; skipping the identical put saves a changelog record per new profile.
-            if (!update.getEntry().equals(current)) {
-                index.put(update.getLookupKey(), update.getEntry());
-            }
+            // No read first: the profile table sends only keys a profile gained or changed, and not the one
+            // resolution wrote for a profile it created (IndexedKeyHeader), so an identical put is rare.
+            index.put(update.getLookupKey(), update.getEntry());
             return;
         }
         // Remove only while the key still points at this profile: another profile may have claimed it since.
+        final IndexEntry current = index.get(update.getLookupKey());
         if (current != null && current.getObjectId().equals(update.getEntry().getObjectId())) {
             index.delete(update.getLookupKey());
         }
