@@ -17,6 +17,11 @@ import java.util.Map;
  *   lookup does not go through the shared LRU cache for them; their memory is no longer bounded by the cache.</li>
  *   <li>{@code pin-l0}: keep them in the cache, but pin level-0 files' index and filter blocks and give index and
  *   filter blocks high priority.</li>
+ *   <li>a comma-separated list of settings, e.g. {@code wbs-mb:4,level}: {@code wbs-mb:<MB>} memtable size,
+ *   {@code max-wb:<n>} memtables per store, {@code l0-slow:<n>} / {@code l0-stop:<n>} level-0 write triggers,
+ *   {@code jobs:<n>} background jobs, {@code uncached} (as {@code uncached-index}), {@code filters-for-hits}
+ *   (Kafka Streams' own: no bloom filter on the last level), {@code memtable-bloom} (a whole-key memtable filter),
+ *   {@code level} (level instead of universal compaction).</li>
  * </ul>
  */
 public final class ExperimentalRocksDbConfig implements RocksDBConfigSetter {
