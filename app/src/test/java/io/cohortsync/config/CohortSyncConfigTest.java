@@ -114,6 +114,17 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void theExampleConfigInDeployLoadsWithTheDefaultMemoryBudget() {
+        final CohortSyncConfig config = CohortSyncConfig.from(ConfigLayers.withDefaults(CohortSyncConfig.defaults(),
+            name -> null).file(Path.of("..", "deploy", "cohort-sync.yaml")));
+
+        assertThat(config.rocksDbWriteBufferBytes()).isEqualTo(CohortSyncConfig.of(Map.of(), null)
+            .rocksDbWriteBufferBytes());
+        assertThat(StreamsSettings.memtableBytes(config)).isEqualTo(4L << 20);
+        assertThat(config.account("demo")).isPresent();
+    }
+
+    @Test
     void accountsAreReadWithTheirImportSettings() {
         final CohortSyncConfig config = CohortSyncConfig.of(Map.of(), """
             accounts:
