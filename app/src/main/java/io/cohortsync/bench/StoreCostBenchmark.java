@@ -51,8 +51,13 @@ public final class StoreCostBenchmark implements Callable<Integer> {
     @Option(names = "--rounds", defaultValue = "3", description = "Measured rounds; the first is a warm-up (default: ${DEFAULT-VALUE})")
     int rounds;
 
-    /** Microseconds per operation of one configuration's last round. */
-    private record Costs(double getPresent, double getAbsent, double put) {
+    private static final int MULTI_GET_BATCH = 1000;
+
+    /**
+     * Microseconds per operation of one configuration's last round; {@code multiGet} is per key of batched reads
+     * (half present, half absent), which Kafka Streams' store interface does not offer.
+     */
+    private record Costs(double getPresent, double getAbsent, double put, double multiGet) {
     }
 
     @Override
@@ -64,11 +69,14 @@ public final class StoreCostBenchmark implements Callable<Integer> {
                 stores, keys, operations, rounds);
             final Costs ours = measure(dir.resolve("filters-on-every-level"), false);
             final Costs streams = measure(dir.resolve("streams-default"), true);
-            System.out.printf("%n%-44s %10s %10s %10s%n", "us per operation (last round)", "get hit", "get miss", "put");
+            System.out.printf("%n%-44s %10s %10s %10s %10s%n", "us per operation (last round)", "get hit", "get miss",
+                "put", "multiGet");
             print("cohort-sync (filters on every level)", ours);
             print("Kafka Streams default (none on last level)", streams);
             System.out.printf("ratio cohort-sync / Kafka Streams default: get hit %.2f, get miss %.2f, put %.2f%n",
                 ours.getPresent / streams.getPresent, ours.getAbsent / streams.getAbsent, ours.put / streams.put);
+            System.out.printf("ratio multiGet / single gets (mean of hit and miss), cohort-sync settings: %.2f%n",
+                ours.multiGet / ((ours.getPresent + ours.getAbsent) / 2));
             return 0;
         } finally {
             deleteRecursively(dir);
@@ -94,9 +102,9 @@ public final class StoreCostBenchmark implements Callable<Integer> {
             Costs costs = null;
             for (int round = 0; round < rounds; round++) {
                 costs = round(dbs, writeOptions, value, round);
-                System.out.printf("  %s round %d: get hit %.2f us, get miss %.2f us, put %.2f us%n",
+                System.out.printf("  %s round %d: get hit %.2f us, get miss %.2f us, put %.2f us, multiGet %.2f us%n",
                     streamsFilterDefault ? "streams-default" : "cohort-sync", round + 1, costs.getPresent,
-                    costs.getAbsent, costs.put);
+                    costs.getAbsent, costs.put, costs.multiGet);
             }
             return costs;
         } finally {
@@ -128,7 +136,26 @@ public final class StoreCostBenchmark implements Callable<Integer> {
             absent += afterMiss - afterHit;
             put += afterPut - afterMiss;
         }
-        return new Costs(present / 1e3 / operations, absent / 1e3 / operations, put / 1e3 / operations);
+        return new Costs(present / 1e3 / operations, absent / 1e3 / operations, put / 1e3 / operations,
+            multiGet(dbs, random, round));
+    }
+
+    private double multiGet(final List<RocksDB> dbs, final SplittableRandom random, final int round)
+        throws RocksDBException {
+        final int batches = Math.max(1, operations / MULTI_GET_BATCH);
+        long elapsed = 0;
+        for (int batch = 0; batch < batches; batch++) {
+            final List<byte[]> batchKeys = new ArrayList<>(MULTI_GET_BATCH);
+            for (int i = 0; i < MULTI_GET_BATCH; i++) {
+                batchKeys.add(i % 2 == 0 ? presentKey(random.nextInt(keys))
+                    : ("bench|i|user" + random.nextInt(keys) + "@absent-" + round).getBytes(StandardCharsets.UTF_8));
+            }
+            final RocksDB db = dbs.get(batch % dbs.size());
+            final long start = System.nanoTime();
+            db.multiGetAsList(batchKeys);
+            elapsed += System.nanoTime() - start;
+        }
+        return elapsed / 1e3 / ((long) batches * MULTI_GET_BATCH);
     }
 
     /** Kafka Streams' RocksDBStore defaults (4.3), then cohort-sync's config setter, as the service opens a store. */
@@ -161,7 +188,8 @@ public final class StoreCostBenchmark implements Callable<Integer> {
     }
 
     private static void print(final String name, final Costs costs) {
-        System.out.printf("%-44s %10.2f %10.2f %10.2f%n", name, costs.getPresent, costs.getAbsent, costs.put);
+        System.out.printf("%-44s %10.2f %10.2f %10.2f %10.2f%n", name, costs.getPresent, costs.getAbsent, costs.put,
+            costs.multiGet);
     }
 
     private static void deleteRecursively(final Path dir) throws IOException {
