@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -37,6 +38,8 @@ import java.util.stream.Stream;
 public final class StoreCostBenchmark implements Callable<Integer> {
 
     private static final int VALUE_BYTES = 60;
+    /** The Streams settings the service hands the config setter, at cohort-sync's defaults. */
+    private static final Map<String, Object> SETTER_CONFIGS = setterConfigs(CohortSyncConfig.of(Map.of(), null));
 
     @Option(names = "--stores", defaultValue = "8", description = "Stores opened side by side (default: ${DEFAULT-VALUE})")
     int stores;
@@ -172,15 +175,17 @@ public final class StoreCostBenchmark implements Callable<Integer> {
         options.setMaxWriteBufferNumber(3);
         options.setCreateIfMissing(true);
         options.setIncreaseParallelism(Math.max(Runtime.getRuntime().availableProcessors(), 2));
-        final CohortSyncConfig defaults = CohortSyncConfig.of(Map.of(), null);
-        new BoundedMemoryRocksDbConfig().setConfig("bench", options, Map.of(
-            BoundedMemoryRocksDbConfig.BLOCK_CACHE_BYTES, defaults.rocksDbBlockCacheBytes(),
-            BoundedMemoryRocksDbConfig.WRITE_BUFFER_BYTES, defaults.rocksDbWriteBufferBytes(),
-            BoundedMemoryRocksDbConfig.MEMTABLE_BYTES, StreamsSettings.memtableBytes(defaults)));
+        new BoundedMemoryRocksDbConfig().setConfig("bench", options, SETTER_CONFIGS);
         if (streamsFilterDefault) {
             options.setOptimizeFiltersForHits(true);
         }
         return options;
+    }
+
+    private static Map<String, Object> setterConfigs(final CohortSyncConfig defaults) {
+        final Map<String, Object> configs = new HashMap<>();
+        StreamsSettings.of(defaults, "unused:9092").forEach((key, value) -> configs.put(String.valueOf(key), value));
+        return configs;
     }
 
     private static byte[] presentKey(final int i) {
