@@ -38,6 +38,7 @@ import java.util.stream.Stream;
 public final class StoreCostBenchmark implements Callable<Integer> {
 
     private static final int VALUE_BYTES = 60;
+    private static final int MULTI_GET_BATCH = 1000;
     /** The Streams settings the service hands the config setter, at cohort-sync's defaults. */
     private static final Map<String, Object> SETTER_CONFIGS = setterConfigs(CohortSyncConfig.of(Map.of(), null));
 
@@ -53,8 +54,6 @@ public final class StoreCostBenchmark implements Callable<Integer> {
 
     @Option(names = "--rounds", defaultValue = "3", description = "Measured rounds; the first is a warm-up (default: ${DEFAULT-VALUE})")
     int rounds;
-
-    private static final int MULTI_GET_BATCH = 1000;
 
     /**
      * Microseconds per operation of one configuration's last round; {@code multiGet} is per key of batched reads

@@ -83,6 +83,8 @@ class RocksDbBinaryCompatibilityTest {
         final int[][] links = new int[count][];
         for (int index = 1; index < count; index++) {
             final int tag = in.readUnsignedByte();
+            // Tags besides the named ones, read only to step past them: Integer/Float (3, 4), Long/Double (5, 6; two slots), String (8), NameAndType (12),
+            // MethodHandle (15), MethodType (16), Dynamic and InvokeDynamic (17, 18), Module and Package (19, 20).
             switch (tag) {
                 case UTF8 -> texts[index] = in.readUTF();
                 case 3, 4 -> in.readInt();
