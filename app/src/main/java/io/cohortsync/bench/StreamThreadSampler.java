@@ -9,6 +9,7 @@ import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -219,25 +220,19 @@ final class StreamThreadSampler implements Runnable {
             lines.add("no stream-thread samples");
             return lines;
         }
-        lines.add(String.format(java.util.Locale.ROOT, "stream thread, %d stack samples every %d ms; thread states %s",
+        lines.add(String.format(Locale.ROOT, "stream thread, %d stack samples every %d ms; thread states %s",
             stackSamples, STACK_INTERVAL_MS, percentages(states, stackSamples)));
-        lines.add("  by activity:");
-        topOf(activities, top).forEach(e -> lines.add(String.format(java.util.Locale.ROOT, "    %5.1f%%  %s",
-            100.0 * e.getValue() / stackSamples, e.getKey())));
-        lines.add("  by stage:");
-        topOf(stages, top).forEach(e -> lines.add(String.format(java.util.Locale.ROOT, "    %5.1f%%  %s",
-            100.0 * e.getValue() / stackSamples, e.getKey())));
-        lines.add("  by stage / activity:");
-        topOf(stageActivities, 2 * top).forEach(e -> lines.add(String.format(java.util.Locale.ROOT,
-            "    %5.1f%%  %s", 100.0 * e.getValue() / stackSamples, e.getKey())));
+        addShares(lines, "by activity", activities, top);
+        addShares(lines, "by stage", stages, top);
+        addShares(lines, "by stage / activity", stageActivities, 2 * top);
         if (metricSamples > 0) {
             final StringBuilder gauges = new StringBuilder();
             gaugeSums.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> gauges.append(
-                String.format(java.util.Locale.ROOT, "%s%s %s", gauges.length() == 0 ? "" : ", ", e.getKey(),
-                    e.getKey().equals("write-stall-duration-total") ? String.format(java.util.Locale.ROOT,
+                String.format(Locale.ROOT, "%s%s %s", gauges.length() == 0 ? "" : ", ", e.getKey(),
+                    e.getKey().equals("write-stall-duration-total") ? String.format(Locale.ROOT,
                         "%.0f (total over all stores)", e.getValue())
-                        : String.format(java.util.Locale.ROOT, "%.2f", e.getValue() / metricSamples))));
-            lines.add(String.format(java.util.Locale.ROOT, "  RocksDB (all stores summed, mean of %d samples): "
+                        : String.format(Locale.ROOT, "%.2f", e.getValue() / metricSamples))));
+            lines.add(String.format(Locale.ROOT, "  RocksDB (all stores summed, mean of %d samples): "
                 + "a flush pending in %.0f%% of samples; %s", metricSamples,
                 100.0 * flushPendingSamples / metricSamples, gauges));
         }
@@ -249,6 +244,14 @@ final class StreamThreadSampler implements Runnable {
         topOf(counts, 10).forEach(e -> out.append(out.length() == 0 ? "" : ", ").append(e.getKey()).append(' ')
             .append(Math.round(100.0 * e.getValue() / total)).append('%'));
         return out.toString();
+    }
+
+    /** A title line, then the {@code top} largest counts as shares of all stack samples. */
+    private void addShares(final List<String> lines, final String title, final Map<String, Integer> counts,
+                           final int top) {
+        lines.add("  " + title + ":");
+        topOf(counts, top).forEach(e -> lines.add(String.format(Locale.ROOT, "    %5.1f%%  %s",
+            100.0 * e.getValue() / stackSamples, e.getKey())));
     }
 
     private static List<Map.Entry<String, Integer>> topOf(final Map<String, Integer> counts, final int top) {
