@@ -11,11 +11,14 @@ import java.util.stream.Collectors;
 import kafka.server.BrokerServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.apache.kafka.metadata.bootstrap.BootstrapMetadata;
 import org.apache.kafka.server.common.Feature;
 import org.apache.kafka.server.common.MetadataVersion;
+import org.awaitility.Awaitility;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +66,7 @@ public final class KafkaTestCluster implements AutoCloseable {
         return kit.bootstrapServers();
     }
 
-    /** Creates topics with replication factor 1 and waits until the controller has them. */
+    /** Creates topics with replication factor 1 and waits until the broker serves them. */
     public void createTopics(final Map<String, Integer> partitionsByTopic) {
         createTopics(partitionsByTopic, Map.of());
     }
@@ -75,6 +78,24 @@ public final class KafkaTestCluster implements AutoCloseable {
                 .collect(Collectors.toList());
         await("create topics " + partitionsByTopic.keySet(), () -> admin.createTopics(topics).all()
                 .get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+        // The controller has committed the topics; the broker applies them to its metadata a moment later, and until
+        // then a describeConfigs of one fails with UNKNOWN_TOPIC_OR_PARTITION.
+        Awaitility.await("broker serves topics " + partitionsByTopic.keySet())
+                .atMost(ADMIN_TIMEOUT)
+                .pollInterval(Duration.ofMillis(50))
+                .ignoreExceptions()
+                .until(() -> brokerServes(partitionsByTopic));
+    }
+
+    private boolean brokerServes(final Map<String, Integer> partitionsByTopic) throws Exception {
+        final Map<String, TopicDescription> descriptions = admin.describeTopics(partitionsByTopic.keySet())
+                .allTopicNames().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        final List<ConfigResource> resources = partitionsByTopic.keySet().stream()
+                .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic))
+                .collect(Collectors.toList());
+        admin.describeConfigs(resources).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        return partitionsByTopic.entrySet().stream().allMatch(e -> descriptions.get(e.getKey()).partitions().stream()
+                .filter(partition -> partition.leader() != null).count() == e.getValue());
     }
 
     /**
