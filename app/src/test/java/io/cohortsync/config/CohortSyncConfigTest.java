@@ -2,6 +2,7 @@ package io.cohortsync.config;
 
 import io.cohortsync.runtime.BoundedMemoryRocksDbConfig;
 import io.cohortsync.runtime.StreamsSettings;
+import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -92,6 +93,17 @@ class CohortSyncConfigTest {
         assertThat(StreamsSettings.memtableBytes(sized)).isEqualTo(32L << 20);
         assertThat(StreamsSettings.of(sized, "k:9092").get(BoundedMemoryRocksDbConfig.MEMTABLE_BYTES))
             .isEqualTo(32L << 20);
+    }
+
+    @Test
+    void thePartitionAssignorSeesTheProcessingHandlerEnabledForGlobalStateToo() {
+        final StreamsConfig streams = new StreamsConfig(StreamsSettings.of(CohortSyncConfig.of(Map.of(), null),
+            "k:9092"));
+        assertThat(streams.getBoolean(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG)).isTrue();
+        // The assignor's own StreamsConfig is built from these; without the flag it warns at every start.
+        final Map<String, Object> assignorConfigs = streams.getMainConsumerConfigs("group", "client", 0);
+        assertThat(new StreamsConfig(assignorConfigs)
+            .getBoolean(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG)).isTrue();
     }
 
     @Test
