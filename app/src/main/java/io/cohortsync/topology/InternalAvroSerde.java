@@ -1,5 +1,6 @@
 package io.cohortsync.topology;
 
+import io.cohortsync.serde.AvroDecodingLimits;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
@@ -24,6 +25,10 @@ import java.io.IOException;
 public final class InternalAvroSerde<T extends SpecificRecord> implements Serde<T> {
 
     private static final byte FORMAT_V1 = 1;
+
+    static {
+        AvroDecodingLimits.install();
+    }
 
     private final Class<T> type;
     private final SpecificDatumWriter<T> writer;

@@ -51,6 +51,10 @@ public class ConfluentAvroDeserializer<T> implements Deserializer<T> {
         }
     }
 
+    static {
+        AvroDecodingLimits.install();
+    }
+
     private final SchemaRegistryClient injectedClient;
     private final Reading reading;
     private final Map<Integer, DatumReader<T>> readersByWriterId = new ConcurrentHashMap<>();
@@ -89,10 +93,10 @@ public class ConfluentAvroDeserializer<T> implements Deserializer<T> {
         readersByWriterId.clear();
     }
 
-    /** Null and empty records (tombstones) read as null. */
+    /** A null record (a tombstone) reads as null; an empty one is rejected, as Confluent's deserializer does. */
     @Override
     public T deserialize(final String topic, final byte[] data) {
-        if (data == null || data.length == 0) {
+        if (data == null) {
             return null;
         }
         WireFormat.checkHeader(topic, data);

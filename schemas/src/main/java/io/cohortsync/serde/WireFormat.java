@@ -37,6 +37,10 @@ final class WireFormat {
     }
 
     static void checkHeader(final String topic, final byte[] record) {
+        if (record.length == 0) {
+            throw new SerializationException("Record of 0 bytes from topic '" + topic + "' is not in the Confluent "
+                    + "wire format (a tombstone is a null value, not an empty one)");
+        }
         if (record[0] != MAGIC_BYTE) {
             throw new UnknownMagicByteException(topic, record[0]);
         }

@@ -132,12 +132,59 @@ class WireFormatTest {
     }
 
     @Test
-    void nullAndEmptyReadAsNullAndNullWritesNull() {
+    void nullReadsAsNullAndNullWritesNull() {
         final ConfluentAvroSerde<Member> serde = mockSerde();
 
         assertThat(serde.serializer().serialize(TOPIC, null)).isNull();
         assertThat(serde.deserializer().deserialize(TOPIC, null)).isNull();
-        assertThat(serde.deserializer().deserialize(TOPIC, new byte[0])).isNull();
+    }
+
+    /** Kafka deletes only on a null value, so reading an empty one as a tombstone would delete what Kafka keeps. */
+    @Test
+    void anEmptyRecordIsRejectedNotReadAsATombstone() {
+        final ConfluentAvroSerde<Member> serde = mockSerde();
+
+        assertThatThrownBy(() -> serde.deserializer().deserialize(TOPIC, new byte[0]))
+                .isExactlyInstanceOf(SerializationException.class)
+                .hasMessageContaining("0 bytes")
+                .hasMessageContaining("topic '" + TOPIC + "'");
+    }
+
+    /** 2,000,000,000 as Avro's zig-zag varint: the length or count a corrupt record claims. */
+    private static final byte[] TWO_BILLION = {(byte) 0x80, (byte) 0xd0, (byte) 0xac, (byte) 0xf3, 0x0e};
+
+    @Test
+    void aStringClaimingTwoBillionBytesIsRejectedBeforeAvroAllocatesThem() {
+        final ByteArrayOutputStream avro = new ByteArrayOutputStream();
+        avro.write(0x02);
+        avro.writeBytes(TWO_BILLION);
+        avro.writeBytes("u1".getBytes(StandardCharsets.UTF_8));
+
+        assertRejectedByLimit(avro.toByteArray(), "String length 2000000000 exceeds maximum allowed");
+    }
+
+    @Test
+    void aMapClaimingTwoBillionEntriesIsRejectedBeforeAvroAllocatesThem() {
+        final ByteArrayOutputStream avro = new ByteArrayOutputStream();
+        avro.write(0x00);
+        avro.write(0x00);
+        avro.write(0x00);
+        avro.writeBytes(TWO_BILLION);
+        avro.writeBytes(new byte[] {0x02, 'k', 0x02, 'v'});
+
+        assertRejectedByLimit(avro.toByteArray(),
+                "Collection length 2000000000 exceeds the maximum allowed of " + AvroDecodingLimits.MAX_COLLECTION_ITEMS);
+    }
+
+    private void assertRejectedByLimit(final byte[] avro, final String limitMessage) {
+        assertThat(AvroDecodingLimits.inEffect()).as("Avro's decoding limits are set").isTrue();
+        final ConfluentAvroDeserializer<Member> deserializer = new ConfluentAvroDeserializer<>(
+                new FixedIdClient(7), ConfluentAvroDeserializer.Reading.specific(Member.class));
+
+        assertThatThrownBy(() -> deserializer.deserialize(TOPIC, withHeader(0, 0, 0, 7, avro)))
+                .isExactlyInstanceOf(SerializationException.class)
+                .hasMessageContaining("schema id 7")
+                .hasMessageContaining(limitMessage);
     }
 
     /** A registry that knows Member under one fixed id, to test ids beyond what a fresh registry assigns. */

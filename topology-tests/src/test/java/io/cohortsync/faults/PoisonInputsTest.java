@@ -59,6 +59,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.slf4j.LoggerFactory;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -66,6 +67,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -229,6 +231,7 @@ class PoisonInputsTest {
         final List<Item> items = interleave(round -> List.of(
             randomBytes("ct|c-req", round),
             unknownSchemaId("ct|c-req"),
+            membersBomb(serialize(requests, request("ct", "c-req", "m-bomb-" + round))),
             Item.poison("a Profile on requests", "ct|c-req",
                 serialize(topics.profiles, profile("ct", "p-wrong-" + round, "wrong-" + round, "")),
                 ReasonCode.SCHEMA_MISMATCH),
@@ -273,6 +276,9 @@ class PoisonInputsTest {
         final List<Item> items = interleave(round -> List.of(
             randomBytes("ct|prof-x", round),
             unknownSchemaId("ct|prof-x"),
+            stringBomb(serialize(profiles, profile("ct", "prof-x", "prof-bomb-" + round, ""))),
+            // Kafka deletes only on a null value: an empty one must not take the good profile before it out.
+            Item.poison("empty value", "ct|prof-" + round + "-0", new byte[0], ReasonCode.DESERIALIZATION_FAILED),
             Item.poison("a CohortSyncRequest on profiles", "ct|prof-x",
                 serialize(topics.requests, request("ct", "c-prof", "m-wrong-" + round, "wrong-" + round)),
                 ReasonCode.SCHEMA_MISMATCH),
@@ -571,6 +577,29 @@ class PoisonInputsTest {
         // A leading 0 would make the bytes a wire-format header naming a random schema id: the unknown-id case.
         bytes[0] = (byte) (bytes[0] == 0 ? 0x42 : bytes[0]);
         return Item.poison("random bytes", key, bytes, ReasonCode.DESERIALIZATION_FAILED);
+    }
+
+    /**
+     * A request with no members whose (last) members field claims two billion of them: Avro would allocate an array
+     * of that size before reading one and fail with OutOfMemoryError, which no exception handler sees.
+     */
+    private static Item membersBomb(final byte[] emptyRequest) {
+        assertThat(emptyRequest[emptyRequest.length - 1]).as("an empty array ends the record").isZero();
+        return claimingTwoBillion("a members count of two billion", "ct|c-req",
+            Arrays.copyOf(emptyRequest, emptyRequest.length - 1));
+    }
+
+    /** A profile's wire-format header, then a first field (accountId) claiming a string of two billion bytes. */
+    private static Item stringBomb(final byte[] profile) {
+        return claimingTwoBillion("a string length of two billion", "ct|prof-x", Arrays.copyOf(profile, 5));
+    }
+
+    private static Item claimingTwoBillion(final String label, final String key, final byte[] prefix) {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        bytes.writeBytes(prefix);
+        // 2,000,000,000 as Avro's zig-zag varint, then a little data.
+        bytes.writeBytes(new byte[] {(byte) 0x80, (byte) 0xd0, (byte) 0xac, (byte) 0xf3, 0x0e, 'c', 't'});
+        return Item.poison(label, key, bytes.toByteArray(), ReasonCode.DESERIALIZATION_FAILED);
     }
 
     /** The Confluent wire format around an id no registry has handed out (Apicurio counts up from 1). */
