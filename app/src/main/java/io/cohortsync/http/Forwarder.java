@@ -10,6 +10,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -24,6 +25,10 @@ final class Forwarder {
 
     /** Internal: "answer from your local state only". */
     static final String HOP_HEADER = "X-Cohort-Sync-Hop";
+    /** RFC 3986's unreserved and reserved characters: a path and query may hold them unescaped. */
+    private static final String URI_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+        + "-._~!$&'()*+,;=:@/?";
+    private static final String HEX = "0123456789ABCDEF";
 
     private final HttpClient client;
     private final Optional<String> token;
@@ -49,8 +54,7 @@ final class Forwarder {
 
     /** The other instance's JSON answer; its error (with the same status) if it did not answer 200. */
     CompletableFuture<JsonNode> getAsync(final HostInfo host, final String pathAndQuery) {
-        final HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + host.host() + ":"
-                + host.port() + pathAndQuery))
+        final HttpRequest.Builder request = HttpRequest.newBuilder(uriOf(host, pathAndQuery))
             .timeout(timeout)
             .header(HOP_HEADER, "1")
             .header("Accept", Json.CONTENT_TYPE)
@@ -63,6 +67,30 @@ final class Forwarder {
                 }
                 return answer(host, response);
             });
+    }
+
+    /**
+     * The other instance's URI for a path and query as this one received them. The HTTP server lets through
+     * characters a URI may not hold ({@code |} in an objectId or a members cursor, {@code ^}, non-ASCII), so those
+     * are percent-encoded; escapes already there, and every character a URI allows, are kept as they are.
+     */
+    static URI uriOf(final HostInfo host, final String pathAndQuery) {
+        final byte[] raw = pathAndQuery.getBytes(StandardCharsets.UTF_8);
+        final StringBuilder uri = new StringBuilder("http://" + host.host() + ":" + host.port());
+        for (int i = 0; i < raw.length; i++) {
+            final int c = raw[i] & 0xff;
+            if (c < 0x80 && URI_CHARACTERS.indexOf(c) >= 0 || c == '%' && isEscape(raw, i)) {
+                uri.append((char) c);
+            } else {
+                uri.append('%').append(HEX.charAt(c >> 4)).append(HEX.charAt(c & 0xf));
+            }
+        }
+        return URI.create(uri.toString());
+    }
+
+    private static boolean isEscape(final byte[] raw, final int percent) {
+        return percent + 2 < raw.length && Character.digit(raw[percent + 1], 16) >= 0
+            && Character.digit(raw[percent + 2], 16) >= 0;
     }
 
     private static JsonNode answer(final HostInfo host, final HttpResponse<byte[]> response) {

@@ -148,7 +148,7 @@ final class WebhookPayload {
     private static long computedAtMs(final JsonNode root) {
         final JsonNode node = required(root, "computed_time");
         final String raw = node.isTextual() ? node.textValue().trim()
-            : node.isNumber() ? node.decimalValue().toPlainString() : null;
+            : node.isNumber() ? plainNumber(node) : null;
         if (raw == null || !UNIX_SECONDS.matcher(raw).matches()) {
             throw HttpError.badRequest("computed_time must be Unix seconds such as \"1692206763\", got "
                 + describe(node), "computed_time");
@@ -163,6 +163,11 @@ final class WebhookPayload {
                 + "Amplitude computed the change", "computed_time");
         }
         return computedAtMs;
+    }
+
+    /** Null for a number past a double's range (1e400): Jackson reads it as Infinity, which has no decimal form. */
+    private static String plainNumber(final JsonNode node) {
+        return Double.isFinite(node.doubleValue()) ? node.decimalValue().toPlainString() : null;
     }
 
     private static List<Member> users(final JsonNode root) {

@@ -9,6 +9,7 @@ import io.cohortsync.avro.PartnerSyncEvent;
 import io.cohortsync.avro.SyncReport;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.http.HttpTestClient;
+import io.cohortsync.http.RawHttp;
 import io.cohortsync.http.TopicContents;
 import io.cohortsync.runtime.CohortSyncService;
 import io.cohortsync.serde.ConfluentAvroSerde;
@@ -41,10 +42,7 @@ import org.slf4j.LoggerFactory;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -255,8 +253,9 @@ class BadHttpInputTest {
             "\"c\\nd\""));
         wrongTypes.put("in_cohort", List.of("\"true\"", "1", "\"yes\"", "{}"));
         wrongTypes.put("computed_time", List.of("true", "{}", "[1692206763]", "\"-1\"", "-1", "\"1e3\"", "1e30",
-            "\"169220676312345\"", "\"999999999999\"", "\"" + (Instant.now().getEpochSecond() + 3 * 86_400) + "\"",
-            "\"1692206763.1234567891\"", "\" \"", "\"1,692,206,763\"", "\"2023-08-16T17:26:03Z\""));
+            "1e400", "-1e400", "\"169220676312345\"", "\"999999999999\"",
+            "\"" + (Instant.now().getEpochSecond() + 3 * 86_400) + "\"", "\"1692206763.1234567891\"", "\" \"",
+            "\"1,692,206,763\"", "\"2023-08-16T17:26:03Z\""));
         wrongTypes.put("message_id", List.of("5", "false", "{}", "\"  \"", "\"m|1\"", "\"m\\u0000\""));
         wrongTypes.put("users", List.of("{}", "\"u1\"", "5", "true"));
         wrongTypes.put("cohort_name", List.of("5", "{}", "[\"a\"]", "false"));
@@ -1146,75 +1145,6 @@ class BadHttpInputTest {
 
     private static HttpTestClient.Response rawHalfClosed(final String head, final byte[] body) {
         return RawHttp.exchange(service.httpPort(), head + "Connection: close\r\n\r\n", body, true);
-    }
-
-    /**
-     * One HTTP/1.1 exchange on a socket, for what the JDK client will not send: CR, LF, NUL or non-ASCII bytes in a
-     * header, a repeated header, a length without its body, broken chunking, unknown methods.
-     */
-    static final class RawHttp {
-
-        private RawHttp() {
-        }
-
-        static HttpTestClient.Response exchange(final int port, final String head, final byte[] body,
-                                                final boolean halfClose) {
-            try (Socket socket = new Socket("127.0.0.1", port)) {
-                socket.setSoTimeout(30_000);
-                final OutputStream out = socket.getOutputStream();
-                out.write(head.getBytes(StandardCharsets.ISO_8859_1));
-                try {
-                    out.write(body);
-                    out.flush();
-                } catch (final IOException e) {
-                    // The server may answer (413, 400) and close before the body is sent: read what it said.
-                    LOG.debug("The server stopped reading the body: {}", e.toString());
-                }
-                if (halfClose) {
-                    socket.shutdownOutput();
-                }
-                return read(socket.getInputStream());
-            } catch (final IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-
-        /** Reads the status line, the headers and a Content-Length (or to-the-end) body. */
-        private static HttpTestClient.Response read(final InputStream in) throws IOException {
-            HttpTestClient.Response response = readOne(in);
-            while (response.status() >= 100 && response.status() < 200) {
-                response = readOne(in);
-            }
-            return response;
-        }
-
-        private static HttpTestClient.Response readOne(final InputStream in) throws IOException {
-            final ByteArrayOutputStream head = new ByteArrayOutputStream();
-            int matched = 0;
-            while (matched < 4) {
-                final int next = in.read();
-                if (next == -1) {
-                    throw new IOException("the connection closed before the end of the headers: " + head);
-                }
-                head.write(next);
-                matched = (next == '\r' && matched % 2 == 0) || (next == '\n' && matched % 2 == 1) ? matched + 1
-                    : next == '\r' ? 1 : 0;
-            }
-            final String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n");
-            final int status = Integer.parseInt(lines[0].split(" ")[1]);
-            final Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-            for (int i = 1; i < lines.length; i++) {
-                final int colon = lines[i].indexOf(':');
-                if (colon > 0) {
-                    headers.computeIfAbsent(lines[i].substring(0, colon).trim(), h -> new ArrayList<>())
-                        .add(lines[i].substring(colon + 1).trim());
-                }
-            }
-            final List<String> length = headers.get("Content-Length");
-            final byte[] body = status < 200 ? new byte[0] : length != null
-                ? in.readNBytes(Integer.parseInt(length.get(0))) : in.readAllBytes();
-            return new HttpTestClient.Response(status, new String(body, StandardCharsets.UTF_8), headers);
-        }
     }
 
     /** Random damage to a valid body: flipped, inserted, deleted, duplicated bytes and swapped JSON values. */

@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.stream.StreamSupport;
 
 import static io.cohortsync.http.AmplitudePayloads.JSON;
@@ -155,6 +156,22 @@ class QueriesAcrossInstancesTest {
         }
     }
 
+    /** curl and many clients send {@code |} unescaped; forwarding it to the owner must not break on it. */
+    @Test
+    void anUnescapedBarInAnIdOrCursorIsAnsweredTheSameByBothInstances() {
+        for (final CohortSyncService instance : List.of(first, second)) {
+            assertThat(settled(() -> rawGet(instance, "/accounts/ct/profiles/p|nobody")).status()).isEqualTo(404);
+            final HttpTestClient.Response page = settled(() -> rawGet(instance,
+                "/accounts/ct/segments/c1/members?limit=2&after=dev-9"));
+            assertThat(page.status()).as(page.body()).isEqualTo(200);
+            assertThat(objectIds(page.json().path("members"))).containsExactly("p-alice");
+            final HttpTestClient.Response afterBar = settled(() -> rawGet(instance,
+                "/accounts/ct/segments/c1/members?after=p|x"));
+            assertThat(afterBar.status()).as(afterBar.body()).isEqualTo(200);
+            assertThat(afterBar.json().path("members")).as("'|' sorts after every member id").isEmpty();
+        }
+    }
+
     @Test
     void unknownThingsAre404AndTheTokenIsRequired() {
         for (final CohortSyncService instance : List.of(first, second)) {
@@ -226,6 +243,22 @@ class QueriesAcrossInstancesTest {
 
     private static HttpTestClient.Response get(final CohortSyncService instance, final String path) {
         return new HttpTestClient(instance.httpPort()).get(path, "Authorization", "Bearer " + TOKEN);
+    }
+
+    /** A GET whose request line is sent byte for byte, as curl sends it, without the JDK client's URI checks. */
+    private static HttpTestClient.Response rawGet(final CohortSyncService instance, final String path) {
+        return RawHttp.exchange(instance.httpPort(), "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "Authorization: Bearer " + TOKEN + "\r\nConnection: close\r\n\r\n", new byte[0], false);
+    }
+
+    /** The first answer that is not a 503 (a rebalance may still be settling). */
+    private static HttpTestClient.Response settled(final Supplier<HttpTestClient.Response> call) {
+        final HttpTestClient.Response[] last = new HttpTestClient.Response[1];
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            last[0] = call.get();
+            return last[0].status() != 503;
+        });
+        return last[0];
     }
 
     /** The answer, waiting out 503s (a rebalance may still be settling), never accepting anything but 200. */
