@@ -11,7 +11,20 @@ import java.util.Optional;
 /** Builds {@link DeadLetter} records that carry the rejected bytes and where they came from. */
 public final class DeadLetters {
 
+    /**
+     * A letter's record key is the rejected record's key; its copy inside the letter, and the message (which may
+     * quote it), are kept short, so a letter for a record with a huge key still fits the topic that record came from.
+     */
+    static final int MAX_COPIED_KEY_BYTES = 1024;
+    static final int MAX_MESSAGE_CHARS = 2048;
+
     private DeadLetters() {
+    }
+
+    private static String capped(final String message) {
+        return message == null || message.length() <= MAX_MESSAGE_CHARS ? message
+            : message.substring(0, MAX_MESSAGE_CHARS) + "... (" + (message.length() - MAX_MESSAGE_CHARS)
+                + " more characters)";
     }
 
     /** Forwards the rejected input record, with its bytes and where it came from, as a {@link DeadLettered}. */
@@ -27,12 +40,12 @@ public final class DeadLetters {
         final byte[] keptValue = keepsValue(reason) ? value : null;
         return DeadLetter.newBuilder()
             .setReasonCode(reason.name())
-            .setMessage(message)
+            .setMessage(capped(message))
             .setSourceTopic(source.map(RecordMetadata::topic).orElse(null))
             .setSourcePartition(source.map(RecordMetadata::partition).orElse(null))
             .setSourceOffset(source.map(RecordMetadata::offset).orElse(null))
             .setSourceTimestamp(java.time.Instant.ofEpochMilli(sourceTimestamp))
-            .setKey(key == null ? null : ByteBuffer.wrap(key))
+            .setKey(key == null || key.length > MAX_COPIED_KEY_BYTES ? null : ByteBuffer.wrap(key))
             .setValue(keptValue == null ? null : ByteBuffer.wrap(keptValue))
             .setOccurredAt(java.time.Instant.ofEpochMilli(now))
             .build();

@@ -27,6 +27,11 @@ public enum ReasonCode {
     UNKNOWN_ACCOUNT,
     /** A member carries none of the identifiers its account's import settings read (counted in the SyncReport). */
     NO_IDENTIFIER,
+    /**
+     * A member's identifier (or the email or phone a new profile would take) is longer than 1024 characters,
+     * Amplitude's limit for any value (counted in the SyncReport).
+     */
+    IDENTIFIER_TOO_LONG,
     /** Export: the event has no event name (Amplitude's required event_type). */
     MISSING_EVENT_NAME,
     /** Export: neither user_id nor device_id could be mapped for the event. */
@@ -35,7 +40,7 @@ public enum ReasonCode {
     INVALID_AMPLITUDE_ID,
     /** Export: a mapped user_id or device_id is shorter than the account's min-id-length. */
     AMPLITUDE_ID_TOO_SHORT,
-    /** Export: a string in the event is longer than Amplitude's 1024 characters. */
+    /** A request's cohortId, cohortName or messageId, or a string in an export event, is over 1024 characters. */
     VALUE_TOO_LONG,
     /** Export: one event alone is larger than an Amplitude request may be. */
     EVENT_TOO_LARGE,

@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Stream;
 
 /**
  * The identity rules of ARCHITECTURE section 4, in one place.
@@ -38,6 +39,10 @@ public final class IdentityRules {
 
     public static final String CREATED_BY = "partner-sync:Amplitude";
     private static final String GENERATED_ID_PREFIX = "__cs";
+    /** Amplitude's limit for any string value; CleverTap's is 512 bytes, so no real identifier comes near it. */
+    public static final int MAX_VALUE_CHARS = 1024;
+    /** Room in a lookup key for {@code <accountId>|<kind>|} (and an alias's label) before the value. */
+    private static final int KEY_PREFIX_ALLOWANCE = 256;
 
     private IdentityRules() {
     }
@@ -128,6 +133,16 @@ public final class IdentityRules {
     }
 
     /** The CleverTap ID of a profile created for a lookup: derived from the key, so it is the same on every replay. */
+    /**
+     * Whether a value the lookup carries is over {@link #MAX_VALUE_CHARS} (the profile it may create takes them all).
+     * Its key holds the matched value after the account and a short kind prefix, which get room of their own.
+     */
+    public static boolean hasValueTooLong(final MemberLookup lookup) {
+        return lookup.getLookupKey().length() > MAX_VALUE_CHARS + KEY_PREFIX_ALLOWANCE
+            || Stream.of(lookup.getIdentity(), lookup.getDeviceId(), lookup.getEmail(), lookup.getPhone())
+                .anyMatch(value -> value != null && value.length() > MAX_VALUE_CHARS);
+    }
+
     public static String newObjectId(final MemberLookup lookup) {
         final String key = lookup.getLookupKey();
         final int kindStart = key.indexOf('|') + 1;

@@ -99,7 +99,7 @@ final class RequestIngestProcessor implements Processor<byte[], byte[], String, 
             return;
         }
         messageIds.put(messageKey, context.currentSystemTimeMs());
-        final Map<Integer, List<MemberLookup>> groups = new TreeMap<>();
+        final Map<Integer, LookupChunks> groups = new TreeMap<>();
         final Map<String, Integer> rejected = new HashMap<>();
         for (final Member member : request.getMembers()) {
             final Optional<MemberLookup> lookup =
@@ -107,14 +107,22 @@ final class RequestIngestProcessor implements Processor<byte[], byte[], String, 
                     request.getOperation());
             if (lookup.isEmpty()) {
                 rejected.merge(ReasonCode.NO_IDENTIFIER.name(), 1, Integer::sum);
+            } else if (IdentityRules.hasValueTooLong(lookup.get())) {
+                rejected.merge(ReasonCode.IDENTIFIER_TOO_LONG.name(), 1, Integer::sum);
             } else {
                 final int group = LookupGroups.groupOf(lookup.get().getLookupKey(), settings.lookupGroups());
-                groups.computeIfAbsent(group, g -> new ArrayList<>()).add(lookup.get());
+                groups.computeIfAbsent(group, g -> new LookupChunks(chunkBudget(batch))).add(lookup.get());
             }
         }
         final int resolvable = request.getMembers().size() - rejected.values().stream().mapToInt(i -> i).sum();
         forward(record, key, opened(batch, false, request.getMembers().size(), resolvable, rejected));
-        groups.forEach((group, lookups) -> forward(record, key, new LookupChunk(batch, group, lookups)));
+        groups.forEach((group, chunks) -> chunks.forEach(lookups ->
+            forward(record, key, new LookupChunk(batch, group, lookups))));
+    }
+
+    /** What the members of one chunk may take: half the record limit, the rest left for the batch info and framing. */
+    private long chunkBudget(final BatchInfo batch) {
+        return settings.maxRecordBytes() / 2 - LookupChunks.upperBoundBytes(batch.getCohortName());
     }
 
     private void forward(final Record<byte[], byte[]> record, final String key, final Object value) {

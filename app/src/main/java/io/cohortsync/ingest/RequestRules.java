@@ -2,6 +2,7 @@ package io.cohortsync.ingest;
 
 import io.cohortsync.avro.CohortSyncRequest;
 import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.identity.IdentityRules;
 
 import java.util.Optional;
 
@@ -30,6 +31,12 @@ public final class RequestRules {
             return reject(ReasonCode.MISSING_MESSAGE_ID, "messageId is missing or blank; it is needed to drop retried "
                 + "duplicates");
         }
+        final Optional<Rejection> tooLong = tooLong("cohortId", request.getCohortId())
+            .or(() -> tooLong("cohortName", request.getCohortName()))
+            .or(() -> tooLong("messageId", request.getMessageId()));
+        if (tooLong.isPresent()) {
+            return tooLong;
+        }
         if (request.getAccountId().contains("|") || request.getCohortId().contains("|")) {
             return reject(ReasonCode.INVALID_ID, "accountId and cohortId must not contain '|', the key separator");
         }
@@ -43,6 +50,14 @@ public final class RequestRules {
                 + " members; at most " + maxMembers + " are allowed (ingest.max-members-per-batch): split it");
         }
         return Optional.empty();
+    }
+
+    /** Each is copied into every chunk and Partner Sync event of the batch. */
+    private static Optional<Rejection> tooLong(final String field, final String value) {
+        return value != null && value.length() > IdentityRules.MAX_VALUE_CHARS
+            ? reject(ReasonCode.VALUE_TOO_LONG, field + " is " + value.length() + " characters long; at most "
+                + IdentityRules.MAX_VALUE_CHARS + " are allowed")
+            : Optional.empty();
     }
 
     private static Optional<Rejection> reject(final ReasonCode reason, final String message) {

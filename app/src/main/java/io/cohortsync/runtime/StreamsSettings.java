@@ -4,6 +4,7 @@ import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.topology.CohortSyncTopology;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.state.HostInfo;
 
@@ -58,6 +59,10 @@ public final class StreamsSettings {
         // webhook batch whose transaction was aborted (RequestProducer).
         props.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.ISOLATION_LEVEL_CONFIG), "read_committed");
         props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+            TopicBootstrapper.maxMessageBytes(config.maxRecordBytes()));
+        // Repartition and changelog topics take what the producer may send, not the broker's default (1 MiB): a chunk
+        // of an accepted 8 MiB request would otherwise fail its send on every retry and stall the partition.
+        props.put(StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG),
             TopicBootstrapper.maxMessageBytes(config.maxRecordBytes()));
         props.putAll(config.streamsPassThrough());
         return props;

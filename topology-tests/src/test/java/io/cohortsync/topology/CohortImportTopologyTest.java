@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import static io.cohortsync.avro.Operation.ADD;
@@ -367,6 +368,62 @@ class CohortImportTopologyTest {
         assertThat(report.getRejectedByReason()).containsEntry("NO_IDENTIFIER", 1);
         assertThat(fx.partnerSyncEvents()).isEmpty();
         assertThat(fx.deadLetters()).isEmpty();
+    }
+
+    @Test
+    void aMemberWithAnIdentifierOverAmplitudesValueLimitIsRejectedInTheReport() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("a".repeat(1_025)), withIdentity("bob"),
+            withDevice("d".repeat(1_024))));
+
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getRejectedByReason()).containsOnly(Map.entry("IDENTIFIER_TOO_LONG", 1));
+        assertThat(report.getCreated()).isEqualTo(2);
+        assertThat(report.getAdded()).isEqualTo(2);
+        assertThat(fx.deadLetters()).isEmpty();
+    }
+
+    @Test
+    void aRequestWithACohortNameOverAmplitudesValueLimitIsDeadLettered() {
+        fx.request(batch("ct", "c1", "n".repeat(1_025), "m1", 1_000, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m2", 1_000, ADD, withIdentity("alice")));
+
+        final DeadLetter dead = single(fx.deadLetters());
+        assertThat(dead.getReasonCode()).isEqualTo("VALUE_TOO_LONG");
+        assertThat(dead.getMessage()).contains("cohortName is 1025 characters");
+        assertThat(single(fx.reports()).getMessageId()).isEqualTo("m2");
+    }
+
+    @Test
+    void aBatchOfLongIdentifiersIsCutIntoChunksThatFitTheRecordLimit() throws Exception {
+        fx.close();
+        final int maxRecordBytes = 64 * 1024;
+        fx = new TopologyFixture(Map.of("ingest.max-record-bytes", String.valueOf(maxRecordBytes)));
+        final Member[] members = new Member[50];
+        for (int i = 0; i < members.length; i++) {
+            members[i] = withIdentity(String.format(Locale.ROOT, "%04d", i) + "i".repeat(1_000));
+        }
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, members));
+
+        final List<byte[]> chunks = fx.lookupChunksSent();
+        assertThat(chunks).as("more chunks than lookup groups").hasSizeGreaterThan(4)
+            .allSatisfy(chunk -> assertThat(chunk.length).isLessThanOrEqualTo(maxRecordBytes));
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getCreated()).isEqualTo(50);
+        assertThat(report.getAdded()).isEqualTo(50);
+        assertThat(fx.partnerSyncEvents()).hasSize(50);
+    }
+
+    @Test
+    void aDeadLetterForAHugeKeyCopiesNeitherTheKeyNorAllOfAMessageQuotingIt() {
+        final String hugeKey = "ct|" + "k".repeat(100_000);
+        fx.rawRequest(hugeKey, fx.topics.requests.valueSerde().serializer().serialize(fx.topics.requests.name(),
+            batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("bob"))));
+
+        final DeadLetter dead = single(fx.deadLetters());
+        assertThat(dead.getReasonCode()).isEqualTo("KEY_MISMATCH");
+        assertThat(dead.getKey()).as("the letter's own record key is the original").isNull();
+        assertThat(dead.getValue()).isNotNull();
+        assertThat(dead.getMessage()).hasSizeLessThan(2_200).contains("more characters");
     }
 
     private TopologyFixture assertDoesNotThrow() {

@@ -10,6 +10,7 @@ import io.cohortsync.avro.SyncReport;
 import io.cohortsync.avro.SyncType;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.identity.IdentityTopology;
+import io.cohortsync.ingest.IngestTopology;
 import io.cohortsync.internal.IndexEntry;
 import io.cohortsync.internal.SegmentStats;
 import io.cohortsync.membership.MembershipTopology;
@@ -68,6 +69,7 @@ final class TopologyFixture implements AutoCloseable {
     private final TestOutputTopic<String, Profile> profilesOut;
     private final TestOutputTopic<byte[], DeadLetter> deadLetters;
     private final TestOutputTopic<String, byte[]> indexUpdates;
+    private final TestOutputTopic<String, byte[]> lookupChunks;
 
     TopologyFixture(final Map<String, String> overrides) throws Exception {
         final Path stateDir = Files.createTempDirectory("cohort-sync-ttd");
@@ -93,6 +95,8 @@ final class TopologyFixture implements AutoCloseable {
         profilesOut = driver.createOutputTopic(topics.profiles.name(), new StringDeserializer(),
             topics.profiles.valueSerde().deserializer());
         indexUpdates = driver.createOutputTopic(config.applicationId() + "-" + IdentityTopology.INDEX_UPDATES_TOPIC
+            + "-repartition", new StringDeserializer(), Serdes.ByteArray().deserializer());
+        lookupChunks = driver.createOutputTopic(config.applicationId() + "-" + IngestTopology.LOOKUPS_TOPIC
             + "-repartition", new StringDeserializer(), Serdes.ByteArray().deserializer());
         deadLetters = driver.createOutputTopic(topics.deadLetters.name(), Serdes.ByteArray().deserializer(),
             topics.deadLetters.valueSerde().deserializer());
@@ -135,6 +139,11 @@ final class TopologyFixture implements AutoCloseable {
     /** The lookup keys of every update the profile table sent to the identity index so far. */
     List<String> indexUpdatesSent() {
         return indexUpdates.readRecordsToList().stream().map(TestRecord::key).toList();
+    }
+
+    /** The encoded chunks ingest sent to identity resolution so far. */
+    List<byte[]> lookupChunksSent() {
+        return lookupChunks.readValuesToList();
     }
 
     void request(final CohortSyncRequest request) {
