@@ -50,7 +50,8 @@ final class MemberResolveProcessor implements Processor<String, LookupChunk, Str
             return new ResolvedMember(Resolution.MATCHED, found.getObjectId(), found.getIdentity());
         }
         if (!lookup.getCreateIfMissing()) {
-            return new ResolvedMember(Resolution.UNMATCHED, null, null);
+            // The objectId a later sync would create it under: membership marks it, so an older ADD stays stale.
+            return new ResolvedMember(Resolution.UNMATCHED, IdentityRules.newObjectId(lookup), null);
         }
         final String objectId = IdentityRules.newObjectId(lookup);
         final Profile profile = IdentityRules.newProfile(batch.getAccountId(), objectId, lookup, batch.getComputedAt());

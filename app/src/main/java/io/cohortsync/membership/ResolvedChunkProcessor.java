@@ -1,5 +1,6 @@
 package io.cohortsync.membership;
 
+import io.cohortsync.avro.Operation;
 import io.cohortsync.internal.BatchInfo;
 import io.cohortsync.internal.BatchProgress;
 import io.cohortsync.internal.MembershipState;
@@ -47,6 +48,8 @@ final class ResolvedChunkProcessor implements Processor<String, ResolvedChunk, S
             count(progress, member.getResolution());
             if (member.getResolution() != Resolution.UNMATCHED) {
                 applyChange(record, batch, stats, progress, member);
+            } else if (member.getObjectId() != null && Operation.REMOVE.name().equals(batch.getOperation())) {
+                ledger.markNeverAdded(batch, member.getObjectId());
             }
         }
         progress.setResolved(progress.getResolved() + record.value().getMembers().size());

@@ -60,6 +60,19 @@ final class SegmentLedger {
         return add ? Outcome.ADDED : Outcome.REMOVED;
     }
 
+    /**
+     * A REMOVE of a user who has no profile yet (so no membership either): a non-member marker under the objectId a
+     * later sync would create the profile with, so that an ADD computed earlier but arriving later stays stale
+     * instead of adding the user for good. Nothing else changes and nothing is counted beyond {@code unmatched}.
+     */
+    void markNeverAdded(final BatchInfo batch, final String objectId) {
+        final String key = segmentKey(batch) + "|" + objectId;
+        final MembershipState state = members.get(key);
+        if (state == null || !state.getMember() && state.getComputedAt() < batch.getComputedAt()) {
+            members.put(key, new MembershipState(false, batch.getComputedAt(), batch.getComputedAt(), null));
+        }
+    }
+
     SegmentStats segment(final BatchInfo batch) {
         final SegmentStats stats = segments.get(segmentKey(batch));
         return stats != null ? stats : SegmentStats.newBuilder()

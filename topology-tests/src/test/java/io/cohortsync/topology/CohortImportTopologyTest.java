@@ -174,6 +174,24 @@ class CohortImportTopologyTest {
         assertThat(fx.segment("ct", "c1").getMemberCount()).isZero();
     }
 
+    /** The REMOVE finds no profile (and creates none); the ADD it outdates, arriving later, must not add the user. */
+    @Test
+    void anAddComputedBeforeARemoveOfAnUnknownUserButArrivingAfterItAddsNobody() {
+        fx.request(batch("ct", "c1", "VIP", "m2", 3_000, REMOVE, withIdentity("Newbie"), withDevice("dev-new-1")));
+        fx.request(batch("ct", "c1", "VIP", "m1", 2_000, ADD, withIdentity("Newbie"), withDevice("dev-new-1")));
+
+        assertThat(fx.partnerSyncEvents()).isEmpty();
+        final List<SyncReport> reports = fx.reports();
+        assertThat(reports).extracting(SyncReport::getUnmatched).containsExactly(2, 0);
+        assertThat(reports).extracting(SyncReport::getStale).containsExactly(0, 2);
+        assertThat(fx.segment("ct", "c1").getMemberCount()).isZero();
+
+        fx.request(batch("ct", "c1", "VIP", "m3", 4_000, ADD, withIdentity("newbie"), withDevice("dev-new-1")));
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.value.getProperties().get("Action"))
+            .containsExactly("Added", "Added");
+        assertThat(fx.segment("ct", "c1").getMemberCount()).isEqualTo(2);
+    }
+
     @Test
     void matchOnlyUsesTheSecondaryIdentifierWhenThePrimaryIsMissing() {
         fx.profile(Profile.newBuilder(profile("bz", "b-1", "ext-1"))
