@@ -24,6 +24,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -51,6 +52,7 @@ public final class CohortSyncHttpServer implements AutoCloseable {
     private final Javalin app;
     private volatile KafkaStreams streams;
     private volatile QueryHandlers queries;
+    private volatile Supplier<Throwable> exporterFailure = () -> null;
 
     private CohortSyncHttpServer(final CohortSyncConfig config, final Topics topics, final String bootstrapServers,
                                  final CohortSyncMetrics metrics) {
@@ -87,6 +89,14 @@ public final class CohortSyncHttpServer implements AutoCloseable {
         this.queries = new QueryHandlers(locator, new Forwarder(config.httpToken(), config.httpForwardTimeout()),
             config.accounts().keySet(), config.partitions());
         this.streams = kafkaStreams;
+    }
+
+    /**
+     * Makes liveness follow the Amplitude exporter too: {@code failure} answers the error that stopped its loop, or
+     * null. A stopped exporter does not come back on its own, so the process is no longer live.
+     */
+    public void watchExporter(final Supplier<Throwable> failure) {
+        this.exporterFailure = failure;
     }
 
     public int port() {
@@ -135,7 +145,7 @@ public final class CohortSyncHttpServer implements AutoCloseable {
         app.get("/accounts/{accountId}/segments/{cohortId}/members", ctx -> queries().members(ctx));
         app.get("/accounts/{accountId}/profiles/{objectId}", ctx -> queries().profile(ctx));
         app.get("/accounts/{accountId}/profiles/{objectId}/segments", ctx -> queries().profileSegments(ctx));
-        app.get("/health/live", ctx -> Json.write(ctx, 200, Map.of("status", "UP")));
+        app.get("/health/live", this::live);
         app.get("/health/ready", this::ready);
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
             .result(metrics.scrape()));
@@ -168,6 +178,22 @@ public final class CohortSyncHttpServer implements AutoCloseable {
             ctx.header("WWW-Authenticate", "Bearer");
             throw HttpError.unauthorized("this endpoint needs Authorization: Bearer <http.token>");
         }
+    }
+
+    /** Down once a part that does not restart itself has stopped: Kafka Streams in ERROR, or the exporter. */
+    private void live(final Context ctx) {
+        final KafkaStreams current = streams;
+        final boolean streamsFailed = current != null && current.state() == KafkaStreams.State.ERROR;
+        final Throwable exportFailure = exporterFailure.get();
+        final Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", streamsFailed || exportFailure != null ? "DOWN" : "UP");
+        if (streamsFailed) {
+            body.put("streams", "ERROR: every stream thread has stopped; see the log");
+        }
+        if (exportFailure != null) {
+            body.put("exporter", "FAILED (" + exportFailure.getClass().getSimpleName() + "); see the log");
+        }
+        Json.write(ctx, streamsFailed || exportFailure != null ? 503 : 200, body);
     }
 
     private void ready(final Context ctx) {

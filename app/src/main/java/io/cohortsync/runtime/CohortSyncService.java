@@ -124,6 +124,9 @@ public final class CohortSyncService implements AutoCloseable {
         streams.start();
         // After the topics exist; null when export.enabled is false or no account has an export section.
         exporter = io.cohortsync.export.AmplitudeExporter.start(config, bootstrapServers, topics, metrics.registry());
+        if (exporter != null) {
+            http.watchExporter(exporter::failure);
+        }
     }
 
     /**

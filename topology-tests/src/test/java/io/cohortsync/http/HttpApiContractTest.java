@@ -86,6 +86,20 @@ class HttpApiContractTest {
     }
 
     @Test
+    void livenessIsDownOnceTheExporterHasStoppedOnAnError() {
+        try {
+            server.watchExporter(() -> new IllegalStateException("the loop failed"));
+            final HttpTestClient.Response live = http.get("/health/live");
+            assertThat(live.status()).isEqualTo(503);
+            assertThat(live.json().path("status").asText()).isEqualTo("DOWN");
+            assertThat(live.json().path("exporter").asText()).contains("IllegalStateException");
+        } finally {
+            server.watchExporter(() -> null);
+        }
+        assertThat(http.get("/health/live").json().path("status").asText()).isEqualTo("UP");
+    }
+
+    @Test
     void queriesAndMetricsNeedTheTokenAndQueriesWaitForKafkaStreams() {
         final HttpTestClient.Response anonymous = http.get("/accounts/demo/segments");
         assertThat(anonymous.status()).isEqualTo(401);

@@ -145,7 +145,11 @@ class CohortImportTopologyTest {
         assertThat(fx.createdProfiles()).hasSize(2);
         final List<SyncReport> reports = fx.reports();
         assertThat(reports).extracting(SyncReport::getDuplicate).containsExactly(false, true);
-        assertThat(reports.get(1).getAdded()).isZero();
+        final SyncReport duplicate = reports.get(1);
+        assertThat(duplicate.getMembers()).as("the batch's size").isEqualTo(2);
+        assertThat(List.of(duplicate.getMatched(), duplicate.getCreated(), duplicate.getUnmatched(),
+            duplicate.getRejected(), duplicate.getAdded(), duplicate.getRemoved(), duplicate.getUnchanged(),
+            duplicate.getStale())).containsOnly(0);
         assertThat(fx.segment("ct", "c1").getMemberCount()).isEqualTo(2);
         assertThat(fx.segment("ct", "c1").getBatches()).isEqualTo(1);
     }
