@@ -36,6 +36,7 @@ final class AccountExport {
     int pending;
     boolean stopped;
     private int failures;
+    private int refusedAlone;
     private long backoffUntil = NONE;
     private long lingerStart = NONE;
     private int eventLimit;
@@ -215,7 +216,13 @@ final class AccountExport {
         pending -= events;
     }
 
+    /** Counts one more event refused alone since the account's last accepted request; returns the count before. */
+    int refusedAlone() {
+        return refusedAlone++;
+    }
+
     void succeeded() {
+        refusedAlone = 0;
         failures = 0;
         backoffUntil = NONE;
         eventLimit = Math.min(settings.endpoint().maxEvents(), eventLimit * 2);

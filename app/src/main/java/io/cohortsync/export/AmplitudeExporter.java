@@ -51,8 +51,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>per-user order: a user's events are in at most one request at a time, in offset order;</li>
  *   <li>an offset is committed only when every record before it was accepted or dead-lettered;</li>
  *   <li>413 halves the request; 400 dead-letters the listed events and resends the rest; 429 makes only the
- *   throttled users and devices wait; 5xx and timeouts back off with jitter and retry forever; 401/403 or an
- *   invalid key stops that account only, its offsets staying put.</li>
+ *   throttled users and devices wait; 5xx and timeouts back off with jitter and retry forever; a 403 (firewall) or
+ *   a 400 that names no event halves the request until the refused event is alone and dead-letters it; 401 or an
+ *   invalid key stops that account only, its offsets staying put, and so do many events in a row refused alone.</li>
  * </ul>
  *
  * <p>One thread owns all state: it polls Kafka, builds and sends requests, and applies the answers, which the HTTP
@@ -67,6 +68,8 @@ public final class AmplitudeExporter implements AutoCloseable {
     private static final long PAUSED_WAIT_MS = 50;
     private static final long GAUGE_INTERVAL_NANOS = Duration.ofSeconds(1).toNanos();
     private static final long SWEEP_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
+    /** Events refused alone, in a row, before the refusal is taken for the account's rather than theirs. */
+    static final int MAX_REFUSED_ALONE = 10;
 
     private final ExporterSettings settings;
     private final String exportTopic;
@@ -424,10 +427,11 @@ public final class AmplitudeExporter implements AutoCloseable {
             account.metrics.sent(live.size());
             account.succeeded();
         } else if (response.authenticationFailed()) {
-            stop(account, response, live);
+            stop(account, response, live, "Its API key (accounts." + account.accountId + ".export.api-key) is invalid "
+                + "or not allowed");
         } else if (response.status() == 413) {
             onTooLarge(batch, live, response);
-        } else if (response.status() == 400) {
+        } else if (response.status() == 400 || response.status() == 403) {
             onRejected(batch, response);
         } else if (response.status() == 429) {
             onThrottled(batch, response, now);
@@ -467,17 +471,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         final AccountExport account = batch.account;
         final Map<Integer, String> listed = response.rejectedEvents();
         if (listed.isEmpty()) {
-            final List<PendingEvent> live = batch.events.stream().filter(e -> !e.abandoned()).toList();
-            if (batch.events.size() > 1) {
-                // A 400 that names no event: halve the requests until the offending event is alone.
-                warn(account, response, "splitting the request to isolate the event it refuses");
-                account.shrink(batch);
-                account.requeue(live);
-                account.metrics.retried("400", live.size());
-            } else {
-                live.forEach(event -> rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,
-                    "Amplitude answered 400 '" + account.redact(response.error()) + "'"));
-            }
+            onRefusedWhole(batch, response);
             return;
         }
         final List<PendingEvent> rest = new ArrayList<>();
@@ -496,6 +490,31 @@ public final class AmplitudeExporter implements AutoCloseable {
         }
         account.requeue(rest);
         account.metrics.retried("400", rest.size());
+    }
+
+    /**
+     * A 400 that names no event, or a 403 (Amplitude's firewall, refusing a header, body or URI value): the requests
+     * are halved until the refused event is alone, which is then dead-lettered. After {@value #MAX_REFUSED_ALONE}
+     * events in a row refused alone with none accepted, the next refusal is taken for the requests' rather than an
+     * event's (a wrong {@code base-url} path, a blocked region): the account stops as for a bad key.
+     */
+    private void onRefusedWhole(final Batch batch, final AmplitudeResponse response) {
+        final AccountExport account = batch.account;
+        final List<PendingEvent> live = batch.events.stream().filter(e -> !e.abandoned()).toList();
+        if (batch.events.size() > 1) {
+            warn(account, response, "splitting the request to isolate the event it refuses");
+            account.shrink(batch);
+            account.requeue(live);
+            account.metrics.retried(response.statusLabel(), live.size());
+        } else if (account.refusedAlone() < MAX_REFUSED_ALONE) {
+            live.forEach(event -> rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,
+                "Amplitude answered " + response.statusLabel() + " '" + account.redact(response.error())
+                    + "' to a request with this event alone"));
+        } else {
+            stop(account, response, live, MAX_REFUSED_ALONE + " events in a row were refused, each sent alone, and "
+                + "none accepted: Amplitude refuses the requests, not their events. Check accounts."
+                + account.accountId + ".export.base-url and whether Amplitude blocks this network or region");
+        }
     }
 
     private void onThrottled(final Batch batch, final AmplitudeResponse response, final long now) {
@@ -535,13 +554,13 @@ public final class AmplitudeExporter implements AutoCloseable {
         }
     }
 
-    private void stop(final AccountExport account, final AmplitudeResponse response, final List<PendingEvent> live) {
+    private void stop(final AccountExport account, final AmplitudeResponse response, final List<PendingEvent> live,
+                      final String why) {
         if (!account.stopped) {
-            LOG.error("Amplitude export STOPPED for account '{}': Amplitude answered {} '{}' at {}. Its API key "
-                    + "(accounts.{}.export.api-key) is invalid or not allowed. Its offsets stay where they are and "
-                    + "other accounts keep exporting; fix the key and restart cohort-sync to resume.",
-                account.accountId, response.statusLabel(), account.redact(response.error()), account.url,
-                account.accountId);
+            LOG.error("Amplitude export STOPPED for account '{}': Amplitude answered {} '{}' at {}. {}. Its offsets "
+                    + "stay where they are and other accounts keep exporting; fix this and restart cohort-sync to "
+                    + "resume.", account.accountId, response.statusLabel(), account.redact(response.error()),
+                account.url, why);
             account.metrics.stopped.set(1);
         }
         final List<PendingEvent> parked = new ArrayList<>(live);

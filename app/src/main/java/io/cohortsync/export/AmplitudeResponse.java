@@ -46,9 +46,9 @@ public record AmplitudeResponse(int status, String error, boolean timedOut, Json
         return status == 200;
     }
 
-    /** 401/403, or a 400 that says the key is invalid or missing: the account cannot export until it is fixed. */
+    /** 401, or a 400 that says the key is invalid or missing: the account cannot export until it is fixed. */
     public boolean authenticationFailed() {
-        return status == 401 || status == 403 || status == 400
+        return status == 401 || status == 400
             && (error.toLowerCase(Locale.ROOT).contains("invalid api key")
             || "api_key".equals(body.path("missing_field").asText()));
     }

@@ -276,6 +276,58 @@ class AmplitudeExporterOnBrokerTest {
         assertThat(log.list).noneSatisfy(e -> assertThat(e.getFormattedMessage()).contains("bad-key-s3cret"));
     }
 
+    /** Amplitude's firewall answers 403 to a request holding a value it dislikes; only that event may suffer. */
+    @Test
+    void anEventTheFirewallRefusesIsIsolatedAndDeadLetteredAndTheAccountGoesOn() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("waf-key")
+            .withFirewallBlocking("<script>"));
+        final List<AmplitudeEvent> all = new ArrayList<>(events("waf", 40, 3));
+        final AmplitudeEvent blocked = AmplitudeEvent.newBuilder(all.get(61))
+            .setEventProperties(Map.of("Campaign", "<script>alert(1)</script>")).build();
+        all.set(61, blocked);
+        produce(kafka.bootstrapServers(), topics, all);
+        final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+        final AmplitudeExporter exporter = start(fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson")),
+            Map.of("waf", export("waf-key", emulator, Endpoint.HTTP_V2)), registry);
+
+        await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().accepted() >= all.size() - 1);
+        final List<DeadLetter> letters = ExportOnBroker.deadLetters(kafka.bootstrapServers(), topics, 1,
+            Duration.ofSeconds(30));
+        assertThat(letters).singleElement().satisfies(letter -> {
+            assertThat(letter.getReasonCode()).isEqualTo("AMPLITUDE_REJECTED");
+            assertThat(letter.getMessage()).contains("403", "this event alone");
+        });
+        assertThat(emulator.accepted()).extracting(AmplitudeEmulator.Accepted::insertId).hasSize(all.size() - 1)
+            .doesNotContain(blocked.getInsertId());
+        assertThat(registry.get(ExportMetrics.STOPPED).tag("account", "waf").gauge().value()).isZero();
+        assertThat(exporter.isRunning()).isTrue();
+    }
+
+    /** A wrong base-url path makes Amplitude refuse every request: a few events are dead-lettered, then it stops. */
+    @Test
+    void anAccountWhoseEveryRequestIsRefusedStopsAfterAFewDeadLettersInsteadOfDeadLetteringEverything()
+        throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("path-key"));
+        final List<AmplitudeEvent> all = events("path", 50, 2);
+        produce(kafka.bootstrapServers(), topics, all);
+        final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        final ExportSettings wrongPath = new ExportSettings(Secret.of("path-key"), Residency.EU,
+            emulator.baseUrl().resolve("/wrong/"), null, null, Endpoint.HTTP_V2, EventSelection.ALL, null, 5);
+
+        final AmplitudeExporter exporter = start(fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson")),
+            Map.of("path", wrongPath), registry);
+
+        await().atMost(Duration.ofMinutes(1)).until(() ->
+            registry.get(ExportMetrics.STOPPED).tag("account", "path").gauge().value() == 1.0);
+        final List<DeadLetter> letters = ExportOnBroker.deadLetters(kafka.bootstrapServers(), topics,
+            AmplitudeExporter.MAX_REFUSED_ALONE, Duration.ofSeconds(30));
+        assertThat(letters).hasSize(AmplitudeExporter.MAX_REFUSED_ALONE)
+            .allSatisfy(letter -> assertThat(letter.getMessage()).contains("Invalid request path"));
+        assertThat(emulator.accepted()).isEmpty();
+        assertThat(exporter.isRunning()).isTrue();
+    }
+
     @Test
     void theServiceExportsSelectedEventsToEuOverBatchAndADryRunAccountToTheNdjsonFile() throws Exception {
         emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("eu-key"));
@@ -344,7 +396,8 @@ class AmplitudeExporterOnBrokerTest {
     @Test
     void amplitudeResponsesAreClassifiedByStatusAndBody() {
         assertThat(AmplitudeResponse.of(401, "{\"code\":401}").authenticationFailed()).isTrue();
-        assertThat(AmplitudeResponse.of(403, "{\"code\":403,\"error\":\"Forbidden\"}").authenticationFailed()).isTrue();
+        assertThat(AmplitudeResponse.of(403, "{\"code\":403,\"error\":\"Forbidden\"}").authenticationFailed())
+            .as("a 403 is Amplitude's firewall refusing a value, not the key").isFalse();
         assertThat(AmplitudeResponse.of(400, "{\"code\":400,\"error\":\"Invalid API key: x\"}").authenticationFailed())
             .isTrue();
         assertThat(AmplitudeResponse.of(400, "{\"code\":400,\"error\":\"Request missing required field\","

@@ -71,25 +71,34 @@ public final class AmplitudeEmulator implements AutoCloseable {
      * @param batchMaxBytes    bytes per /batch request
      * @param epsThreshold     events per id in the last second before 429; 0 = no throttling
      * @param record           keep every accepted event (tests); false keeps counts and the dedup set only
+     * @param firewallBlocks   a request whose body contains this text is answered 403, as Amplitude's firewall
+     *                         answers "bad header/body/URI values"; null blocks nothing
      */
     public record Options(Set<String> apiKeys, int invalidKeyStatus, int maxEvents, int httpV2MaxBytes,
-                          int batchMaxBytes, int epsThreshold, boolean record) {
+                          int batchMaxBytes, int epsThreshold, boolean record, String firewallBlocks) {
 
         public static Options accepting(final String... apiKeys) {
-            return new Options(Set.of(apiKeys), 400, 2000, 1_000_000, 20_000_000, 0, true);
+            return new Options(Set.of(apiKeys), 400, 2000, 1_000_000, 20_000_000, 0, true, null);
         }
 
         public Options withEpsThreshold(final int threshold) {
-            return new Options(apiKeys, invalidKeyStatus, maxEvents, httpV2MaxBytes, batchMaxBytes, threshold, record);
+            return new Options(apiKeys, invalidKeyStatus, maxEvents, httpV2MaxBytes, batchMaxBytes, threshold, record,
+                firewallBlocks);
         }
 
         public Options withInvalidKeyStatus(final int status) {
-            return new Options(apiKeys, status, maxEvents, httpV2MaxBytes, batchMaxBytes, epsThreshold, record);
+            return new Options(apiKeys, status, maxEvents, httpV2MaxBytes, batchMaxBytes, epsThreshold, record,
+                firewallBlocks);
         }
 
         public Options withoutRecording() {
             return new Options(apiKeys, invalidKeyStatus, maxEvents, httpV2MaxBytes, batchMaxBytes, epsThreshold,
-                false);
+                false, firewallBlocks);
+        }
+
+        public Options withFirewallBlocking(final String text) {
+            return new Options(apiKeys, invalidKeyStatus, maxEvents, httpV2MaxBytes, batchMaxBytes, epsThreshold,
+                record, text);
         }
     }
 
@@ -298,6 +307,10 @@ public final class AmplitudeEmulator implements AutoCloseable {
         }
         if (body.length == 0) {
             return error(400, "Missing request body");
+        }
+        if (options.firewallBlocks() != null
+            && new String(body, StandardCharsets.UTF_8).contains(options.firewallBlocks())) {
+            return error(403, "Forbidden");
         }
         final Request request;
         try {
