@@ -1,6 +1,7 @@
 package io.cohortsync.cli;
 
 import io.cohortsync.config.InvalidConfigException;
+import io.cohortsync.serde.AvroDecodingLimits;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,6 +15,8 @@ import picocli.CommandLine.Command;
 public final class CohortSyncCli {
 
     public static void main(final String[] args) {
+        // Before anything touches Avro, which reads its limits once (see AvroDecodingLimits).
+        AvroDecodingLimits.install();
         System.exit(commandLine().execute(args));
     }
 

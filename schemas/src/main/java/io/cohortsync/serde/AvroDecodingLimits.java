@@ -14,9 +14,11 @@ import org.slf4j.LoggerFactory;
  * handler sees: the stream thread would fail on that record again after every restart. Avro's own guard is three
  * system properties, read once when {@link SystemLimitException} loads; above them it throws that (runtime)
  * exception, which the deserializers turn into an ordinary {@code SerializationException}. This class sets each
- * property that is not set already, before cohort-sync decodes anything (the deserializers install it when they
- * load). A legitimate record is smaller than Kafka's record limit, so no real value comes near these caps; a value
- * set with {@code -D} wins.
+ * property that is not set already. Avro reads them the first time it builds a string, not only when it decodes, so
+ * the CLI installs this first thing and every cohort-sync serde class when it loads; an application that uses Avro
+ * before it touches them should call {@link #install()} at its start, or pass the properties with {@code -D} (a value
+ * set that way wins). A legitimate record is smaller than Kafka's record limit, so no real value comes near these
+ * caps.
  */
 public final class AvroDecodingLimits {
 

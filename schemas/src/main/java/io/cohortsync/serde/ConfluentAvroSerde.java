@@ -21,6 +21,10 @@ import org.apache.kafka.common.serialization.Serializer;
  */
 public class ConfluentAvroSerde<T> implements Serde<T> {
 
+    static {
+        AvroDecodingLimits.install();
+    }
+
     private final SchemaRegistryClient injectedClient;
     private final ConfluentAvroDeserializer.Reading reading;
     private final ConfluentAvroSerializer<T> serializer;

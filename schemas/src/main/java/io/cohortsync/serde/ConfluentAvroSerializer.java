@@ -30,6 +30,10 @@ public class ConfluentAvroSerializer<T> implements Serializer<T> {
     private record WriterKey(Schema schema, Class<?> recordClass) {
     }
 
+    static {
+        AvroDecodingLimits.install();
+    }
+
     private final SchemaRegistryClient injectedClient;
     private final Map<WriterKey, DatumWriter<Object>> writers = new ConcurrentHashMap<>();
     private volatile SchemaRegistryClient client;

@@ -6,6 +6,11 @@ import io.cohortsync.avro.Operation;
 import io.cohortsync.avro.PartnerSyncEvent;
 import io.cohortsync.avro.Profile;
 import io.cohortsync.avro.SyncReport;
+import io.cohortsync.internal.BatchInfo;
+import io.cohortsync.internal.BatchOpened;
+import io.cohortsync.internal.Resolution;
+import io.cohortsync.internal.ResolvedChunk;
+import io.cohortsync.internal.ResolvedMember;
 import io.cohortsync.internal.SegmentStats;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
@@ -390,6 +395,26 @@ class CohortImportTopologyTest {
         assertThat(report.getRejectedByReason()).containsEntry("NO_IDENTIFIER", 1);
         assertThat(fx.partnerSyncEvents()).isEmpty();
         assertThat(fx.deadLetters()).isEmpty();
+    }
+
+    @Test
+    void chunksThatArriveBeforeTheirBatchHeaderAreAppliedAndReportedOnceTheHeaderComes() {
+        final BatchInfo batch = new BatchInfo("ct", "c1", "VIP", "m1", 1_000L, "ADD", "HOURLY");
+        fx.resolvedChunk(new ResolvedChunk(batch, List.of(new ResolvedMember(Resolution.MATCHED, "obj-1", "alice"))));
+        fx.resolvedChunk(new ResolvedChunk(batch, List.of(new ResolvedMember(Resolution.CREATED, "obj-2", "bob"),
+            new ResolvedMember(Resolution.UNMATCHED, null, null))));
+
+        assertThat(fx.partnerSyncEvents()).extracting(event -> event.key).containsExactly("ct|obj-1", "ct|obj-2");
+        assertThat(fx.reports()).as("no report before the header").isEmpty();
+
+        fx.batchHeader(new BatchOpened(batch, false, 4, 3, Map.of("NO_IDENTIFIER", 1)));
+        final SyncReport report = single(fx.reports());
+        assertThat(report.getMembers()).isEqualTo(4);
+        assertThat(List.of(report.getMatched(), report.getCreated(), report.getUnmatched(), report.getRejected(),
+            report.getAdded())).containsExactly(1, 1, 1, 1, 2);
+        assertThat(fx.segment("ct", "c1").getMemberCount()).isEqualTo(2);
+        assertThat(fx.segment("ct", "c1").getBatches()).isEqualTo(1);
+        assertThat(fx.partnerSyncEvents()).isEmpty();
     }
 
     @Test

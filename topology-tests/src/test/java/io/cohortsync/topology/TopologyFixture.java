@@ -10,6 +10,8 @@ import io.cohortsync.avro.SyncReport;
 import io.cohortsync.avro.SyncType;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.identity.IdentityTopology;
+import io.cohortsync.internal.BatchOpened;
+import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.ingest.IngestTopology;
 import io.cohortsync.internal.IndexEntry;
 import io.cohortsync.internal.SegmentStats;
@@ -70,6 +72,8 @@ final class TopologyFixture implements AutoCloseable {
     private final TestOutputTopic<byte[], DeadLetter> deadLetters;
     private final TestOutputTopic<String, byte[]> indexUpdates;
     private final TestOutputTopic<String, byte[]> lookupChunks;
+    private final TestInputTopic<String, ResolvedChunk> resolvedChunks;
+    private final TestInputTopic<String, BatchOpened> batchHeaders;
 
     TopologyFixture(final Map<String, String> overrides) throws Exception {
         final Path stateDir = Files.createTempDirectory("cohort-sync-ttd");
@@ -96,6 +100,10 @@ final class TopologyFixture implements AutoCloseable {
             topics.profiles.valueSerde().deserializer());
         indexUpdates = driver.createOutputTopic(config.applicationId() + "-" + IdentityTopology.INDEX_UPDATES_TOPIC
             + "-repartition", new StringDeserializer(), Serdes.ByteArray().deserializer());
+        resolvedChunks = driver.createInputTopic(config.applicationId() + "-" + IdentityTopology.RESOLVED_TOPIC
+            + "-repartition", new StringSerializer(), InternalAvroSerde.of(ResolvedChunk.class).serializer());
+        batchHeaders = driver.createInputTopic(config.applicationId() + "-" + IngestTopology.BATCHES_TOPIC
+            + "-repartition", new StringSerializer(), InternalAvroSerde.of(BatchOpened.class).serializer());
         lookupChunks = driver.createOutputTopic(config.applicationId() + "-" + IngestTopology.LOOKUPS_TOPIC
             + "-repartition", new StringDeserializer(), Serdes.ByteArray().deserializer());
         deadLetters = driver.createOutputTopic(topics.deadLetters.name(), Serdes.ByteArray().deserializer(),
@@ -139,6 +147,19 @@ final class TopologyFixture implements AutoCloseable {
     /** The lookup keys of every update the profile table sent to the identity index so far. */
     List<String> indexUpdatesSent() {
         return indexUpdates.readRecordsToList().stream().map(TestRecord::key).toList();
+    }
+
+    /**
+     * Hands the membership stage a resolved chunk directly. Through the topology the batch header always comes
+     * first; on a broker the header and the chunks take different topics, so either may.
+     */
+    void resolvedChunk(final ResolvedChunk chunk) {
+        resolvedChunks.pipeInput(chunk.getBatch().getAccountId() + "|" + chunk.getBatch().getCohortId(), chunk);
+    }
+
+    /** Hands the membership stage a batch header directly (see {@link #resolvedChunk}). */
+    void batchHeader(final BatchOpened opened) {
+        batchHeaders.pipeInput(opened.getBatch().getAccountId() + "|" + opened.getBatch().getCohortId(), opened);
     }
 
     /** The encoded chunks ingest sent to identity resolution so far. */
