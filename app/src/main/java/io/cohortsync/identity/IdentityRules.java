@@ -17,7 +17,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * The identity rules of ARCHITECTURE section 4, in one place.
@@ -139,8 +138,12 @@ public final class IdentityRules {
      */
     public static boolean hasValueTooLong(final MemberLookup lookup) {
         return lookup.getLookupKey().length() > MAX_VALUE_CHARS + KEY_PREFIX_ALLOWANCE
-            || Stream.of(lookup.getIdentity(), lookup.getDeviceId(), lookup.getEmail(), lookup.getPhone())
-                .anyMatch(value -> value != null && value.length() > MAX_VALUE_CHARS);
+            || tooLong(lookup.getIdentity()) || tooLong(lookup.getDeviceId()) || tooLong(lookup.getEmail())
+            || tooLong(lookup.getPhone());
+    }
+
+    private static boolean tooLong(final String value) {
+        return value != null && value.length() > MAX_VALUE_CHARS;
     }
 
     public static String newObjectId(final MemberLookup lookup) {
