@@ -74,7 +74,7 @@ final class Forwarder {
      * characters a URI may not hold ({@code |} in an objectId or a members cursor, {@code ^}, non-ASCII), so those
      * are percent-encoded; escapes already there, and every character a URI allows, are kept as they are.
      */
-    static URI uriOf(final HostInfo host, final String pathAndQuery) {
+    private static URI uriOf(final HostInfo host, final String pathAndQuery) {
         final byte[] raw = pathAndQuery.getBytes(StandardCharsets.UTF_8);
         final StringBuilder uri = new StringBuilder("http://" + host.host() + ":" + host.port());
         for (int i = 0; i < raw.length; i++) {

@@ -131,7 +131,6 @@ public final class IdentityRules {
         return keys;
     }
 
-    /** The CleverTap ID of a profile created for a lookup: derived from the key, so it is the same on every replay. */
     /**
      * Whether a value the lookup carries is over {@link #MAX_VALUE_CHARS} (the profile it may create takes them all).
      * Its key holds the matched value after the account and a short kind prefix, which get room of their own.
@@ -146,6 +145,7 @@ public final class IdentityRules {
         return value != null && value.length() > MAX_VALUE_CHARS;
     }
 
+    /** The CleverTap ID of a profile created for a lookup: derived from the key, so it is the same on every replay. */
     public static String newObjectId(final MemberLookup lookup) {
         final String key = lookup.getLookupKey();
         final int kindStart = key.indexOf('|') + 1;
