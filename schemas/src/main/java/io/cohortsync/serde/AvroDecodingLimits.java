@@ -49,8 +49,8 @@ public final class AvroDecodingLimits {
         setIfAbsent(SystemLimitException.MAX_COLLECTION_LENGTH_PROPERTY, MAX_COLLECTION_ITEMS);
         final List<String> unlimited = unlimitedLengths();
         if (!unlimited.isEmpty()) {
-            LOG.warn("Avro does not limit the {} a record may claim: it read its limits before cohort-sync set them, so "
-                    + "a corrupt record can exhaust the heap instead of being rejected. Start the JVM with "
+            LOG.warn("Avro does not limit the {} a record may claim: it read its limits before cohort-sync set them, "
+                    + "so a corrupt record can exhaust the heap instead of being rejected. Start the JVM with "
                     + "-D{}={} -D{}={} -D{}={}", String.join(", ", unlimited),
                     SystemLimitException.MAX_STRING_LENGTH_PROPERTY, MAX_LENGTH_BYTES,
                     SystemLimitException.MAX_BYTES_LENGTH_PROPERTY, MAX_LENGTH_BYTES,

@@ -172,8 +172,8 @@ class WireFormatTest {
         avro.writeBytes(TWO_BILLION);
         avro.writeBytes(new byte[] {0x02, 'k', 0x02, 'v'});
 
-        assertRejectedByLimit(avro.toByteArray(),
-                "Collection length 2000000000 exceeds the maximum allowed of " + AvroDecodingLimits.MAX_COLLECTION_ITEMS);
+        assertRejectedByLimit(avro.toByteArray(), "Collection length 2000000000 exceeds the maximum allowed of "
+                + AvroDecodingLimits.MAX_COLLECTION_ITEMS);
     }
 
     private void assertRejectedByLimit(final byte[] avro, final String limitMessage) {

@@ -550,6 +550,26 @@ class PoisonInputsTest {
         }
     }
 
+    // ---------------------------------------------------------------------------------------- internal topics
+
+    /** The topics Kafka Streams creates take what cohort-sync's producer may send, not the broker's 1 MiB default. */
+    @Test
+    @Order(7)
+    void internalTopicsAcceptRecordsAsLargeAsTheInputTopics() throws Exception {
+        final List<String> internal = kafka.admin().listTopics().names().get(30, TimeUnit.SECONDS).stream()
+            .filter(name -> name.startsWith(appId + "-"))
+            .filter(name -> name.endsWith("-repartition") || name.endsWith("-changelog"))
+            .sorted().toList();
+        assertThat(internal).contains(internal(IngestTopology.LOOKUPS_TOPIC), internal(IdentityTopology.RESOLVED_TOPIC),
+            appId + "-" + MembershipTopology.MEMBERS_STORE + "-changelog");
+        final List<ConfigResource> resources = internal.stream()
+            .map(name -> new ConfigResource(ConfigResource.Type.TOPIC, name)).toList();
+        final Map<ConfigResource, Config> configs = kafka.admin().describeConfigs(resources).all()
+            .get(30, TimeUnit.SECONDS);
+        resources.forEach(resource -> assertThat(configs.get(resource).get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG)
+            .value()).as(resource.name()).isEqualTo(String.valueOf(TOPIC_MAX_BYTES)));
+    }
+
     // ------------------------------------------------------------------------------------------------ poison
 
     /**
@@ -580,24 +600,6 @@ class PoisonInputsTest {
         // A leading 0 would make the bytes a wire-format header naming a random schema id: the unknown-id case.
         bytes[0] = (byte) (bytes[0] == 0 ? 0x42 : bytes[0]);
         return Item.poison("random bytes", key, bytes, ReasonCode.DESERIALIZATION_FAILED);
-    }
-
-    /** The topics Kafka Streams creates take what cohort-sync's producer may send, not the broker's 1 MiB default. */
-    @Test
-    @Order(7)
-    void internalTopicsAcceptRecordsAsLargeAsTheInputTopics() throws Exception {
-        final List<String> internal = kafka.admin().listTopics().names().get(30, TimeUnit.SECONDS).stream()
-            .filter(name -> name.startsWith(appId + "-"))
-            .filter(name -> name.endsWith("-repartition") || name.endsWith("-changelog"))
-            .sorted().toList();
-        assertThat(internal).contains(internal(IngestTopology.LOOKUPS_TOPIC), internal(IdentityTopology.RESOLVED_TOPIC),
-            appId + "-" + MembershipTopology.MEMBERS_STORE + "-changelog");
-        final List<ConfigResource> resources = internal.stream()
-            .map(name -> new ConfigResource(ConfigResource.Type.TOPIC, name)).toList();
-        final Map<ConfigResource, Config> configs = kafka.admin().describeConfigs(resources).all()
-            .get(30, TimeUnit.SECONDS);
-        resources.forEach(resource -> assertThat(configs.get(resource).get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG)
-            .value()).as(resource.name()).isEqualTo(String.valueOf(TOPIC_MAX_BYTES)));
     }
 
     /**
