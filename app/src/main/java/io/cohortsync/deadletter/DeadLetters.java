@@ -37,13 +37,21 @@ public final class DeadLetters {
 
     public static DeadLetter of(final Optional<RecordMetadata> source, final long sourceTimestamp, final byte[] key,
                                 final byte[] value, final ReasonCode reason, final String message, final long now) {
+        return of(source.map(RecordMetadata::topic).orElse(null), source.map(RecordMetadata::partition).orElse(null),
+            source.map(RecordMetadata::offset).orElse(null), sourceTimestamp, key, value, reason, message, now);
+    }
+
+    /** A letter for the record at a source topic, partition and offset (each may be null). */
+    public static DeadLetter of(final String sourceTopic, final Integer sourcePartition, final Long sourceOffset,
+                                final long sourceTimestamp, final byte[] key, final byte[] value,
+                                final ReasonCode reason, final String message, final long now) {
         final byte[] keptValue = keepsValue(reason) ? value : null;
         return DeadLetter.newBuilder()
             .setReasonCode(reason.name())
             .setMessage(capped(message))
-            .setSourceTopic(source.map(RecordMetadata::topic).orElse(null))
-            .setSourcePartition(source.map(RecordMetadata::partition).orElse(null))
-            .setSourceOffset(source.map(RecordMetadata::offset).orElse(null))
+            .setSourceTopic(sourceTopic)
+            .setSourcePartition(sourcePartition)
+            .setSourceOffset(sourceOffset)
             .setSourceTimestamp(java.time.Instant.ofEpochMilli(sourceTimestamp))
             .setKey(key == null || key.length > MAX_COPIED_KEY_BYTES ? null : ByteBuffer.wrap(key))
             .setValue(keptValue == null ? null : ByteBuffer.wrap(keptValue))

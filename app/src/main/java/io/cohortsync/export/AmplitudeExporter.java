@@ -27,17 +27,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -432,7 +429,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         } else if (response.status() == 413) {
             onTooLarge(batch, live, response);
         } else if (response.status() == 400 || response.status() == 403) {
-            onRejected(batch, response);
+            onRejected(batch, response, now);
         } else if (response.status() == 429) {
             onThrottled(batch, response, now);
         } else {
@@ -467,13 +464,15 @@ public final class AmplitudeExporter implements AutoCloseable {
             "Amplitude answered 413 '" + account.redact(response.error()) + "' to a request with this event alone"));
     }
 
-    private void onRejected(final Batch batch, final AmplitudeResponse response) {
+    /** Dead-letters the events a 400 lists; the rest go again, after the throttle wait if it throttles them. */
+    private void onRejected(final Batch batch, final AmplitudeResponse response, final long now) {
         final AccountExport account = batch.account;
         final Map<Integer, String> listed = response.rejectedEvents();
         if (listed.isEmpty()) {
             onRefusedWhole(batch, response);
             return;
         }
+        final Throttling throttling = new Throttling(response);
         final List<PendingEvent> rest = new ArrayList<>();
         for (int i = 0; i < batch.events.size(); i++) {
             final PendingEvent event = batch.events.get(i);
@@ -485,6 +484,7 @@ public final class AmplitudeExporter implements AutoCloseable {
                 rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,
                     "Amplitude answered 400 " + account.redact(reason));
             } else {
+                throttle(account, event, throttling.waitUntil(i, event.event, throttledUntil(now), quotaUntil(now)));
                 rest.add(event);
             }
         }
@@ -519,13 +519,7 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private void onThrottled(final Batch batch, final AmplitudeResponse response, final long now) {
         final AccountExport account = batch.account;
-        final Set<String> users = response.throttledUsers();
-        final Set<String> devices = response.throttledDevices();
-        final Set<Integer> indexes = response.throttledEvents();
-        final Set<String> quotaUsers = response.quotaUsers();
-        final Set<String> quotaDevices = response.quotaDevices();
-        final long throttledUntil = now + settings.throttleWait().toNanos();
-        final long quotaUntil = now + settings.dailyQuotaWait().toNanos();
+        final Throttling throttling = new Throttling(response);
         final List<PendingEvent> live = new ArrayList<>();
         boolean anyThrottled = false;
         for (int i = 0; i < batch.events.size(); i++) {
@@ -534,16 +528,8 @@ public final class AmplitudeExporter implements AutoCloseable {
                 continue;
             }
             live.add(event);
-            final String userId = event.event.getUserId();
-            final String deviceId = event.event.getDeviceId();
-            if (userId != null && quotaUsers.contains(userId) || deviceId != null && quotaDevices.contains(deviceId)) {
-                account.throttle(event.queue, quotaUntil);
-                anyThrottled = true;
-            } else if (userId != null && users.contains(userId) || deviceId != null && devices.contains(deviceId)
-                || indexes.contains(i)) {
-                account.throttle(event.queue, throttledUntil);
-                anyThrottled = true;
-            }
+            anyThrottled |= throttle(account, event,
+                throttling.waitUntil(i, event.event, throttledUntil(now), quotaUntil(now)));
         }
         account.requeue(live);
         account.metrics.retried("429", live.size());
@@ -552,6 +538,23 @@ public final class AmplitudeExporter implements AutoCloseable {
             warn(account, response, "no throttled id listed; backing off");
             account.backOff(now);
         }
+    }
+
+    /** Makes the event's user wait until {@code until}, unless that is {@link Throttling#NONE}; says whether. */
+    private static boolean throttle(final AccountExport account, final PendingEvent event, final long until) {
+        if (until == Throttling.NONE) {
+            return false;
+        }
+        account.throttle(event.queue, until);
+        return true;
+    }
+
+    private long throttledUntil(final long now) {
+        return now + settings.throttleWait().toNanos();
+    }
+
+    private long quotaUntil(final long now) {
+        return now + settings.dailyQuotaWait().toNanos();
     }
 
     private void stop(final AccountExport account, final AmplitudeResponse response, final List<PendingEvent> live,
@@ -600,18 +603,9 @@ public final class AmplitudeExporter implements AutoCloseable {
     // ---------------------------------------------------------------------------------------- dead letters
 
     private void deadLetter(final PendingEvent event, final ReasonCode reason, final String message) {
-        final DeadLetter letter = DeadLetter.newBuilder()
-            .setReasonCode(reason.name())
-            .setMessage(message)
-            .setSourceTopic(event.partition.partition.topic())
-            .setSourcePartition(event.partition.partition.partition())
-            .setSourceOffset(event.offset)
-            .setSourceTimestamp(Instant.ofEpochMilli(event.timestamp))
-            .setKey(event.rawKey == null ? null : ByteBuffer.wrap(event.rawKey))
-            .setValue(event.rawValue == null || !DeadLetters.keepsValue(reason) ? null
-                : ByteBuffer.wrap(event.rawValue))
-            .setOccurredAt(Instant.now())
-            .build();
+        final DeadLetter letter = DeadLetters.of(event.partition.partition.topic(),
+            event.partition.partition.partition(), event.offset, event.timestamp, event.rawKey, event.rawValue, reason,
+            message, System.currentTimeMillis());
         deadLettersInFlight++;
         deadLetters.send(new ProducerRecord<>(deadLetterTopic, event.rawKey, letter), (metadata, error) ->
             completions.add(() -> onDeadLettered(event, reason, message, error)));

@@ -276,6 +276,43 @@ class AmplitudeExporterOnBrokerTest {
         assertThat(log.list).noneSatisfy(e -> assertThat(e.getFormattedMessage()).contains("bad-key-s3cret"));
     }
 
+    /**
+     * Amplitude's silenced-device 400: the silenced device's events are refused for good (dead-lettered), the
+     * throttled device's wait out the throttle, the others go again at once.
+     */
+    @Test
+    void aSilencedDeviceIsDeadLetteredAndAThrottledOneWaitsWhileTheOthersGoAgainAtOnce() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("eps-key"));
+        emulator.scriptNext(400);
+        final List<AmplitudeEvent> all = events("eps", 10, 2);
+        produce(kafka.bootstrapServers(), topics, all);
+        final Duration throttleWait = Duration.ofSeconds(1);
+        final ExporterSettings fast = fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson"));
+        final ExporterSettings settings = new ExporterSettings(fast.groupId(), fast.linger(),
+            fast.maxInFlightRequests(), fast.maxBufferedEvents(), fast.maxEventsPerIdPerSecond(), fast.requestTimeout(),
+            fast.retryBackoff(), fast.retryBackoffMax(), throttleWait, fast.dailyQuotaWait(), fast.commitInterval(),
+            fast.dryRunFile(), fast.closeTimeout(), fast.maxRecordBytes());
+
+        start(settings, Map.of("eps", export("eps-key", emulator, Endpoint.HTTP_V2)), new SimpleMeterRegistry());
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+            .until(() -> emulator.stats().statuses().getOrDefault(400, 0L) == 1);
+        final long answered = System.nanoTime();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+            .until(() -> emulator.accepted().size() == all.size() - 2);
+        final long allAccepted = System.nanoTime();
+
+        final List<DeadLetter> letters = ExportOnBroker.deadLetters(kafka.bootstrapServers(), topics, 2,
+            Duration.ofSeconds(30));
+        assertThat(letters).hasSize(2).allSatisfy(letter -> assertThat(letter.getMessage()).contains("silenced"));
+        final List<AmplitudeEmulator.Accepted> accepted = emulator.accepted();
+        final String throttledDevice = accepted.get(accepted.size() - 1).deviceId();
+        assertThat(accepted.subList(accepted.size() - 2, accepted.size()))
+            .as("the throttled device's two events come last").extracting(AmplitudeEmulator.Accepted::deviceId)
+            .containsOnly(throttledDevice);
+        assertThat(Duration.ofNanos(allAccepted - answered)).as("they waited out the throttle")
+            .isGreaterThanOrEqualTo(throttleWait.minusMillis(50));
+    }
+
     /** Amplitude's firewall answers 403 to a request holding a value it dislikes; only that event may suffer. */
     @Test
     void anEventTheFirewallRefusesIsIsolatedAndDeadLetteredAndTheAccountGoesOn() throws Exception {

@@ -24,6 +24,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
@@ -196,8 +197,9 @@ public final class AmplitudeEmulator implements AutoCloseable {
 
     /**
      * Answers the next requests (one each, in order, before any random fault) with these statuses: 500, 502, 503,
-     * 504, 413 or 429 as {@link Faults} would produce them, or 0 for a timeout. A 413 applies only to a request with
-     * more than one event; otherwise it stays queued for the next one.
+     * 504, 413 or 429 as {@link Faults} would produce them, 400 as the silenced-device answer (see
+     * {@link #silencedDevice}), or 0 for a timeout. A 413 applies only to a request with more than one event, a 400
+     * only to one with two devices or more; otherwise it stays queued for the next one.
      */
     public void scriptNext(final int... statuses) {
         for (final int status : statuses) {
@@ -403,7 +405,8 @@ public final class AmplitudeEmulator implements AutoCloseable {
     }
 
     private Answer scripted(final int status, final List<Event> events, final Faults current, final Random rnd) {
-        if (status == 413 && events.size() < 2 || status == 429 && events.isEmpty()) {
+        if (status == 413 && events.size() < 2 || status == 429 && events.isEmpty()
+            || status == 400 && events.stream().map(Event::deviceId).filter(Objects::nonNull).distinct().count() < 2) {
             script.add(status);
             return null;
         }
@@ -411,6 +414,7 @@ public final class AmplitudeEmulator implements AutoCloseable {
             case 0 -> new Answer(504, errorBody(504, "Gateway Timeout"), Math.max(current.timeoutHoldMillis(), 1000));
             case 413 -> tooLarge();
             case 429 -> randomThrottle(events, rnd);
+            case 400 -> silencedDevice(events);
             default -> error(status, status == 503 ? "Service Unavailable" : "Internal error");
         };
     }
@@ -444,6 +448,31 @@ public final class AmplitudeEmulator implements AutoCloseable {
             }
         }
         return new Answer(429, body, 0);
+    }
+
+    /**
+     * The 400 Amplitude documents for a device over its events-per-second threshold: the request's first device is
+     * silenced (its events are refused for good), its second device is throttled (its events may come again).
+     */
+    private Answer silencedDevice(final List<Event> events) {
+        final List<String> devices = events.stream().map(Event::deviceId).filter(Objects::nonNull).distinct().toList();
+        final String silenced = devices.get(0);
+        final String throttled = devices.get(1);
+        final ObjectNode body = errorBody(400, "Events silenced for device_id");
+        body.put("eps_threshold", options.epsThreshold() > 0 ? options.epsThreshold() : 30);
+        body.putObject("exceeded_daily_quota_devices");
+        body.putArray("silenced_devices").add(silenced);
+        final ArrayNode silencedEvents = body.putArray("silenced_events");
+        body.putObject("throttled_devices").put(throttled, 31);
+        final ArrayNode throttledEvents = body.putArray("throttled_events");
+        for (int i = 0; i < events.size(); i++) {
+            if (silenced.equals(events.get(i).deviceId())) {
+                silencedEvents.add(i);
+            } else if (throttled.equals(events.get(i).deviceId())) {
+                throttledEvents.add(i);
+            }
+        }
+        return new Answer(400, body, 0);
     }
 
     /** Amplitude's per-event checks; lists every offending index (as its older docs describe). */
