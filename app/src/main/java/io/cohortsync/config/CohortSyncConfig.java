@@ -21,6 +21,7 @@ public final class CohortSyncConfig {
     public static final String EMBEDDED_REGISTRY_URL = "mock://cohort-sync";
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+    private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
 
     private final Map<String, String> values;
     private final ConfigLayers layers;
@@ -180,7 +181,7 @@ public final class CohortSyncConfig {
     }
 
     public int embeddedPort() {
-        return nonNegativeInt("embedded.port");
+        return port("embedded.port");
     }
 
     public int maxMembersPerBatch() {
@@ -222,7 +223,7 @@ public final class CohortSyncConfig {
 
     /** The HTTP port; 0 picks a free one (see {@code CohortSyncService.httpPort()}). */
     public int httpPort() {
-        return nonNegativeInt("http.port");
+        return port("http.port");
     }
 
     /** The bind address: {@code http.host}, else 0.0.0.0 when a token protects the queries, else loopback only. */
@@ -247,7 +248,7 @@ public final class CohortSyncConfig {
     }
 
     public Duration httpForwardTimeout() {
-        return duration("http.forward-timeout");
+        return timeout("http.forward-timeout");
     }
 
     public int webhookMaxBodyBytes() {
@@ -259,7 +260,7 @@ public final class CohortSyncConfig {
     }
 
     public Duration webhookAckTimeout() {
-        return duration("webhook.ack-timeout");
+        return timeout("webhook.ack-timeout");
     }
 
     public String webhookDefaultSyncType() {
@@ -300,7 +301,7 @@ public final class CohortSyncConfig {
     }
 
     public Duration exportRequestTimeout() {
-        return duration("export.request-timeout");
+        return timeout("export.request-timeout");
     }
 
     public Duration exportRetryBackoff() {
@@ -366,9 +367,33 @@ public final class CohortSyncConfig {
             throw new InvalidConfigException(describe("processing-guarantee")
                 + " must be exactly_once_v2 or at_least_once, got '" + guarantee + "'");
         }
+        values.keySet().stream().sorted().forEach(this::checkKnown);
         defaults().keySet().forEach(this::checkParses);
+        List.of("embedded.port", "http.port").forEach(this::port);
+        List.of("http.forward-timeout", "webhook.ack-timeout", "export.request-timeout").forEach(this::timeout);
         rocksDbMemtableBytes();
         HttpBinding.validate(this);
+    }
+
+    /**
+     * A misspelt key would otherwise be ignored (or, under {@code kafka.}, handed to the clients, which ignore it):
+     * every key must be a cohort-sync setting, a Kafka client setting under {@code kafka.}, anything under
+     * {@code streams-config.} (Kafka Streams checks those), or part of {@code accounts}.
+     */
+    private void checkKnown(final String key) {
+        if (defaults().containsKey(key) || key.startsWith("streams-config.") || key.equals("accounts")
+            || key.startsWith("accounts.")) {
+            return;
+        }
+        if (key.startsWith("kafka.")) {
+            if (KafkaClientSettings.NAMES.contains(key.substring("kafka.".length()))) {
+                return;
+            }
+            throw new InvalidConfigException("unknown setting " + describe(key) + ": not a Kafka client setting"
+                + KafkaClientSettings.suggestion(key, defaults().keySet()));
+        }
+        throw new InvalidConfigException("unknown setting " + describe(key)
+            + KafkaClientSettings.suggestion(key, defaults().keySet()));
     }
 
     private void checkParses(final String key) {
@@ -422,14 +447,39 @@ public final class CohortSyncConfig {
             throw new InvalidConfigException(describe(key) + " must be a duration such as 500ms, 30s, 5m, 2h or 7d, got '"
                 + raw + "'");
         }
-        final long amount = Long.parseLong(matcher.group(1));
-        return switch (matcher.group(2)) {
-            case "ms" -> Duration.ofMillis(amount);
-            case "s" -> Duration.ofSeconds(amount);
-            case "m" -> Duration.ofMinutes(amount);
-            case "h" -> Duration.ofHours(amount);
-            default -> Duration.ofDays(amount);
-        };
+        try {
+            final long amount = Long.parseLong(matcher.group(1));
+            final Duration value = switch (matcher.group(2)) {
+                case "ms" -> Duration.ofMillis(amount);
+                case "s" -> Duration.ofSeconds(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                default -> Duration.ofDays(amount);
+            };
+            value.toMillis();
+            return value;
+        } catch (final NumberFormatException | ArithmeticException e) {
+            throw new InvalidConfigException(describe(key) + " is too long to be a duration, got '" + raw + "'");
+        }
+    }
+
+    /** A wait the clients take in milliseconds as an int: more than 0 and at most {@link #MAX_TIMEOUT}. */
+    private Duration timeout(final String key) {
+        final Duration value = duration(key);
+        if (value.isZero() || value.compareTo(MAX_TIMEOUT) > 0) {
+            throw new InvalidConfigException(describe(key) + " must be more than 0 and at most 1h, got '"
+                + string(key) + "'");
+        }
+        return value;
+    }
+
+    private int port(final String key) {
+        final int value = nonNegativeInt(key);
+        if (value > 65_535) {
+            throw new InvalidConfigException(describe(key) + " must be a port from 0 to 65535 (0: any free port), got "
+                + value);
+        }
+        return value;
     }
 
     /** Reads the {@code accounts} section: a mapping from account id to that account's settings. */

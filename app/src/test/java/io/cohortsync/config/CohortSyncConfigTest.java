@@ -107,6 +107,34 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void aMisspeltKeyIsRejectedWithTheNearestKnownOne() {
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("topolgy.partitions", "8"), null))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("unknown setting topolgy.partitions")
+            .hasMessageContaining("did you mean 'topology.partitions'?");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("kafka.bootstrap-server", "k:9092"), null))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("not a Kafka client setting")
+            .hasMessageContaining("did you mean 'kafka.bootstrap-servers'?");
+        assertThat(CohortSyncConfig.of(Map.of("kafka.security.protocol", "SSL",
+            "streams-config.producer.compression.type", "none"), null).kafkaPassThrough())
+            .containsEntry("security.protocol", "SSL");
+    }
+
+    @Test
+    void portsTimeoutsAndDurationsOutOfRangeAreRejectedWhenTheConfigIsRead() {
+        for (final Map.Entry<String, String> bad : Map.of("http.port", "70000", "embedded.port", "65536",
+            "export.request-timeout", "0s", "webhook.ack-timeout", "30d", "http.forward-timeout", "2h",
+            "streams.commit-interval", "99999999999999999999s", "ingest.message-id-retention", "999999999999999d")
+            .entrySet()) {
+            assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(bad.getKey(), bad.getValue()), null))
+                .as(bad.toString())
+                .isInstanceOf(InvalidConfigException.class)
+                .hasMessageContaining(bad.getKey());
+        }
+    }
+
+    @Test
     void fileValuesExpandEnvironmentPlaceholders() throws IOException {
         final Path file = write("""
             schema-registry:
