@@ -1,6 +1,7 @@
 package io.cohortsync.cli;
 
 import io.cohortsync.config.InvalidConfigException;
+import io.cohortsync.runtime.StartupException;
 import io.cohortsync.serde.AvroDecodingLimits;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -26,6 +27,10 @@ public final class CohortSyncCli {
             if (error instanceof InvalidConfigException) {
                 cmd.getErr().println("Configuration error: " + error.getMessage());
                 return 2;
+            }
+            if (error instanceof StartupException) {
+                cmd.getErr().println("Cannot start: " + error.getMessage());
+                return 1;
             }
             cmd.getErr().println("Error: " + error);
             error.printStackTrace(cmd.getErr());

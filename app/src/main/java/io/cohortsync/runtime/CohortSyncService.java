@@ -93,20 +93,33 @@ public final class CohortSyncService implements AutoCloseable {
             }
             return service;
         } catch (final IOException e) {
-            closeQuietly(registryServer, broker);
+            closeEmbedded(config, registryServer, broker);
             throw new UncheckedIOException("cannot start the embedded mode: " + e.getMessage(), e);
         } catch (final RuntimeException e) {
-            closeQuietly(registryServer, broker);
+            closeEmbedded(config, registryServer, broker);
             throw e;
         }
     }
 
+    /** After a failed start: the embedded parts stop, and their connection file goes, so no client waits on them. */
+    private static void closeEmbedded(final CohortSyncConfig config, final EmbeddedRegistryServer registryServer,
+                                      final EmbeddedKafkaBroker broker) {
+        closeQuietly(registryServer, broker);
+        if (broker != null) {
+            EmbeddedConnection.delete(config.embeddedDataDir());
+        }
+    }
+
     private void startStreams() {
-        if (config.createTopics()) {
-            try (Admin admin = Admin.create(adminConfig())) {
+        try (Admin admin = Admin.create(adminConfig())) {
+            if (config.createTopics()) {
                 TopicBootstrapper.ensureTopics(admin, topics, config.partitions(), config.replicationFactor(),
                     config.maxRecordBytes());
+            } else {
+                TopicBootstrapper.requireTopics(admin, topics);
             }
+        } catch (final StartupException e) {
+            throw new StartupException("Kafka at " + bootstrapServers + ": " + e.getMessage(), e.getCause());
         }
         registerWrittenSchemas();
         // Transient failures (a registry outage, a broker restart) must not stop the service: the thread is replaced,

@@ -44,8 +44,33 @@ public final class TopicBootstrapper {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (final ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot list or create cohort-sync's topics: " + e.getMessage(), e);
+            throw unreachable("list or create cohort-sync's topics", e);
         }
+    }
+
+    /** With {@code topics.create} off: fails, naming them, unless every topic cohort-sync uses exists. */
+    public static void requireTopics(final Admin admin, final Topics topics) {
+        try {
+            final Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            final List<String> missing = topics.all().stream().map(Topic::name).filter(n -> !existing.contains(n))
+                .toList();
+            if (!missing.isEmpty()) {
+                throw new StartupException("topics.create is false and these topics do not exist: " + missing
+                    + ". Create them (deploy/README.md lists their settings) or set topics.create=true", null);
+            }
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while listing topics", e);
+        } catch (final ExecutionException | TimeoutException e) {
+            throw unreachable("list cohort-sync's topics", e);
+        }
+    }
+
+    /** A timeout's message may be null: the exception's own text, and the wait, say what failed. */
+    private static StartupException unreachable(final String what, final Exception e) {
+        final Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+        return new StartupException("cannot " + what + ": " + cause
+            + (e instanceof TimeoutException ? " (no answer within 30 s)" : ""), e);
     }
 
     private static NewTopic newTopic(final Topic<?, ?> topic, final int partitions, final short replicationFactor,
