@@ -19,7 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "inspect", description = "Print the records of one of cohort-sync's topics (read_committed).")
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+    description = "Print the records of one of cohort-sync's topics (read_committed).")
 final class InspectCommand implements Callable<Integer> {
 
     @Mixin

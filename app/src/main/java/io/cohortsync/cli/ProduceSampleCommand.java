@@ -9,18 +9,26 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
-@Command(name = "produce-sample", description = "Produce a realistic sample: profiles, then cohort sync batches.")
+@Command(name = "produce-sample", mixinStandardHelpOptions = true,
+    description = "Produce a realistic sample: profiles, then cohort sync batches.")
 final class ProduceSampleCommand implements Callable<Integer> {
 
     @Mixin
@@ -38,8 +46,14 @@ final class ProduceSampleCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "1000", description = "Members per batch (default: ${DEFAULT-VALUE})")
     int batchSize;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        requireAtLeastOne("--users", users);
+        requireAtLeastOne("--cohorts", cohorts);
+        requireAtLeastOne("--batch-size", batchSize);
         final ClientConnection connection = ClientConnection.resolve(options.load());
         if (connection.config().account(account).isEmpty()) {
             throw new InvalidConfigException("account '" + account + "' is not configured (known: "
@@ -62,19 +76,33 @@ final class ProduceSampleCommand implements Callable<Integer> {
         return 0;
     }
 
+    private void requireAtLeastOne(final String option, final int value) {
+        if (value < 1) {
+            throw new ParameterException(spec.commandLine(), option + " must be at least 1, got " + value);
+        }
+    }
+
+    /** Sends every value and waits until Kafka acknowledged each; fails, naming the topic, if one was refused. */
     private static <V> void produce(final ClientConnection connection, final String topic,
                                     final Serializer<V> serializer, final List<V> values,
-                                    final java.util.function.Function<V, String> key) {
+                                    final java.util.function.Function<V, String> key) throws InterruptedException {
         final Map<String, Object> config = connection.clientConfig();
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024);
         try (KafkaProducer<String, V> producer = new KafkaProducer<>(config, new StringSerializer(), serializer)) {
+            final List<Future<RecordMetadata>> acks = new ArrayList<>(values.size());
             for (final V value : values) {
-                producer.send(new ProducerRecord<>(topic, key.apply(value), value));
+                acks.add(producer.send(new ProducerRecord<>(topic, key.apply(value), value)));
             }
             producer.flush();
+            for (final Future<RecordMetadata> ack : acks) {
+                ack.get();
+            }
+        } catch (final ExecutionException e) {
+            throw new IllegalStateException("Kafka did not take the records for " + topic + ": " + e.getCause()
+                + "; is `run` running, and on the same topic prefix?", e.getCause());
         }
     }
 

@@ -8,7 +8,8 @@ import picocli.CommandLine.Mixin;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
-@Command(name = "run", description = "Run the service. With no Kafka configured: an in-process broker and registry.")
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = "Run the service. With no Kafka configured: an in-process broker and registry.")
 final class RunCommand implements Callable<Integer> {
 
     @Mixin
