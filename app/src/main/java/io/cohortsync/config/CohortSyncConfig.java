@@ -456,7 +456,7 @@ public final class CohortSyncConfig {
                 case "h" -> Duration.ofHours(amount);
                 default -> Duration.ofDays(amount);
             };
-            value.toMillis();
+            value.toMillis(); // throws ArithmeticException past what milliseconds in a long can hold
             return value;
         } catch (final NumberFormatException | ArithmeticException e) {
             throw new InvalidConfigException(describe(key) + " is too long to be a duration, got '" + raw + "'");
