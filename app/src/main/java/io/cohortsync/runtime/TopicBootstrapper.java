@@ -30,8 +30,8 @@ public final class TopicBootstrapper {
 
     public static void ensureTopics(final Admin admin, final Topics topics, final int partitions,
                                     final short replicationFactor, final int maxRecordBytes) {
+        final Set<String> existing = existingTopics(admin);
         try {
-            final Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             final List<NewTopic> missing = new ArrayList<>();
             for (final Topic<?, ?> topic : topics.all()) {
                 if (!existing.contains(topic.name())) {
@@ -44,20 +44,24 @@ public final class TopicBootstrapper {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (final ExecutionException | TimeoutException e) {
-            throw unreachable("list or create cohort-sync's topics", e);
+            throw unreachable("create cohort-sync's topics", e);
         }
     }
 
     /** With {@code topics.create} off: fails, naming them, unless every topic cohort-sync uses exists. */
     public static void requireTopics(final Admin admin, final Topics topics) {
+        final Set<String> existing = existingTopics(admin);
+        final List<String> missing = topics.all().stream().map(Topic::name).filter(n -> !existing.contains(n))
+            .toList();
+        if (!missing.isEmpty()) {
+            throw new StartupException("topics.create is false and these topics do not exist: " + missing
+                + ". Create them (deploy/README.md lists their settings) or set topics.create=true", null);
+        }
+    }
+
+    private static Set<String> existingTopics(final Admin admin) {
         try {
-            final Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-            final List<String> missing = topics.all().stream().map(Topic::name).filter(n -> !existing.contains(n))
-                .toList();
-            if (!missing.isEmpty()) {
-                throw new StartupException("topics.create is false and these topics do not exist: " + missing
-                    + ". Create them (deploy/README.md lists their settings) or set topics.create=true", null);
-            }
+            return admin.listTopics().names().get(30, TimeUnit.SECONDS);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while listing topics", e);
