@@ -2,6 +2,7 @@ package io.cohortsync.cli;
 
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.runtime.CohortSyncService;
+import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -37,6 +38,11 @@ final class RunCommand implements Callable<Integer> {
                 config.accounts().keySet(), httpUrl(config, service), querySecurity(config));
         }
         service.awaitStop();
+        if (service.streams().state() == KafkaStreams.State.ERROR) {
+            // An orchestrator restarts a process that exits non-zero; Streams does not come back from ERROR on its own.
+            System.err.println("cohort-sync stopped: Kafka Streams is in ERROR (its threads failed); see the log");
+            return 1;
+        }
         return 0;
     }
 

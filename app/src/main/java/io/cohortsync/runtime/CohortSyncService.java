@@ -35,6 +35,7 @@ public final class CohortSyncService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CohortSyncService.class);
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration ADMIN_CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
     private final CohortSyncConfig config;
     private final EmbeddedKafkaBroker broker;
@@ -111,7 +112,8 @@ public final class CohortSyncService implements AutoCloseable {
     }
 
     private void startStreams() {
-        try (Admin admin = Admin.create(adminConfig())) {
+        final Admin admin = Admin.create(adminConfig());
+        try {
             if (config.createTopics()) {
                 TopicBootstrapper.ensureTopics(admin, topics, config.partitions(), config.replicationFactor(),
                     config.maxRecordBytes());
@@ -120,6 +122,9 @@ public final class CohortSyncService implements AutoCloseable {
             }
         } catch (final StartupException e) {
             throw new StartupException("Kafka at " + bootstrapServers + ": " + e.getMessage(), e.getCause());
+        } finally {
+            // Bounded: a plain close would wait out the request Kafka never answered (default.api.timeout.ms).
+            admin.close(ADMIN_CLOSE_TIMEOUT);
         }
         registerWrittenSchemas();
         // Transient failures (a registry outage, a broker restart) must not stop the service: the thread is replaced,
