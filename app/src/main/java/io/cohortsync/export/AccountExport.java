@@ -18,7 +18,8 @@ import java.util.function.Consumer;
  */
 final class AccountExport {
 
-    private static final long NONE = Long.MIN_VALUE;
+    /** No time: not backing off, not lingering, not throttled. */
+    static final long NONE = Long.MIN_VALUE;
 
     final String accountId;
     final ExportSettings settings;

@@ -472,7 +472,7 @@ public final class AmplitudeExporter implements AutoCloseable {
             onRefusedWhole(batch, response);
             return;
         }
-        final Throttling throttling = new Throttling(response);
+        final Throttling throttling = new Throttling(response, throttledUntil(now), quotaUntil(now));
         final List<PendingEvent> rest = new ArrayList<>();
         for (int i = 0; i < batch.events.size(); i++) {
             final PendingEvent event = batch.events.get(i);
@@ -484,7 +484,7 @@ public final class AmplitudeExporter implements AutoCloseable {
                 rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,
                     "Amplitude answered 400 " + account.redact(reason));
             } else {
-                throttle(account, event, throttling.waitUntil(i, event.event, throttledUntil(now), quotaUntil(now)));
+                throttle(account, event, throttling.waitUntil(i, event.event));
                 rest.add(event);
             }
         }
@@ -519,7 +519,7 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private void onThrottled(final Batch batch, final AmplitudeResponse response, final long now) {
         final AccountExport account = batch.account;
-        final Throttling throttling = new Throttling(response);
+        final Throttling throttling = new Throttling(response, throttledUntil(now), quotaUntil(now));
         final List<PendingEvent> live = new ArrayList<>();
         boolean anyThrottled = false;
         for (int i = 0; i < batch.events.size(); i++) {
@@ -528,8 +528,7 @@ public final class AmplitudeExporter implements AutoCloseable {
                 continue;
             }
             live.add(event);
-            anyThrottled |= throttle(account, event,
-                throttling.waitUntil(i, event.event, throttledUntil(now), quotaUntil(now)));
+            anyThrottled |= throttle(account, event, throttling.waitUntil(i, event.event));
         }
         account.requeue(live);
         account.metrics.retried("429", live.size());
@@ -540,9 +539,9 @@ public final class AmplitudeExporter implements AutoCloseable {
         }
     }
 
-    /** Makes the event's user wait until {@code until}, unless that is {@link Throttling#NONE}; says whether. */
+    /** Makes the event's user wait until {@code until}, unless that is {@link AccountExport#NONE}; says whether. */
     private static boolean throttle(final AccountExport account, final PendingEvent event, final long until) {
-        if (until == Throttling.NONE) {
+        if (until == AccountExport.NONE) {
             return false;
         }
         account.throttle(event.queue, until);

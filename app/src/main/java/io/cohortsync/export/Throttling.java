@@ -11,28 +11,30 @@ import java.util.Set;
  */
 final class Throttling {
 
-    /** Not throttled by this answer. */
-    static final long NONE = Long.MIN_VALUE;
-
     private final Set<String> users;
     private final Set<String> devices;
     private final Set<Integer> indexes;
     private final Set<String> quotaUsers;
     private final Set<String> quotaDevices;
+    private final long throttledUntil;
+    private final long quotaUntil;
 
-    Throttling(final AmplitudeResponse response) {
+    /** {@code throttledUntil} / {@code quotaUntil}: when a throttled id / an id over its daily quota may go again. */
+    Throttling(final AmplitudeResponse response, final long throttledUntil, final long quotaUntil) {
         this.users = response.throttledUsers();
         this.devices = response.throttledDevices();
         this.indexes = response.throttledEvents();
         this.quotaUsers = response.quotaUsers();
         this.quotaDevices = response.quotaDevices();
+        this.throttledUntil = throttledUntil;
+        this.quotaUntil = quotaUntil;
     }
 
     /**
      * Until when the event at {@code index} of the request must wait: {@code quotaUntil} for an id over its daily
-     * quota, {@code throttledUntil} for a throttled one, else {@link #NONE}.
+     * quota, {@code throttledUntil} for a throttled one, else {@link AccountExport#NONE}.
      */
-    long waitUntil(final int index, final AmplitudeEvent event, final long throttledUntil, final long quotaUntil) {
+    long waitUntil(final int index, final AmplitudeEvent event) {
         final String userId = event.getUserId();
         final String deviceId = event.getDeviceId();
         if (userId != null && quotaUsers.contains(userId) || deviceId != null && quotaDevices.contains(deviceId)) {
@@ -42,6 +44,6 @@ final class Throttling {
             || indexes.contains(index)) {
             return throttledUntil;
         }
-        return NONE;
+        return AccountExport.NONE;
     }
 }

@@ -185,15 +185,16 @@ public final class CohortSyncHttpServer implements AutoCloseable {
         final KafkaStreams current = streams;
         final boolean streamsFailed = current != null && current.state() == KafkaStreams.State.ERROR;
         final Throwable exportFailure = exporterFailure.get();
+        final boolean up = !streamsFailed && exportFailure == null;
         final Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", streamsFailed || exportFailure != null ? "DOWN" : "UP");
+        body.put("status", up ? "UP" : "DOWN");
         if (streamsFailed) {
             body.put("streams", "ERROR: every stream thread has stopped; see the log");
         }
         if (exportFailure != null) {
             body.put("exporter", "FAILED (" + exportFailure.getClass().getSimpleName() + "); see the log");
         }
-        Json.write(ctx, streamsFailed || exportFailure != null ? 503 : 200, body);
+        Json.write(ctx, up ? 200 : 503, body);
     }
 
     private void ready(final Context ctx) {

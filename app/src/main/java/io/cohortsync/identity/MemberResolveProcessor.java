@@ -1,5 +1,6 @@
 package io.cohortsync.identity;
 
+import io.cohortsync.avro.Operation;
 import io.cohortsync.avro.Profile;
 import io.cohortsync.internal.BatchInfo;
 import io.cohortsync.internal.IndexEntry;
@@ -50,8 +51,10 @@ final class MemberResolveProcessor implements Processor<String, LookupChunk, Str
             return new ResolvedMember(Resolution.MATCHED, found.getObjectId(), found.getIdentity());
         }
         if (!lookup.getCreateIfMissing()) {
-            // The objectId a later sync would create it under: membership marks it, so an older ADD stays stale.
-            return new ResolvedMember(Resolution.UNMATCHED, IdentityRules.newObjectId(lookup), null);
+            // For a REMOVE, the objectId a later sync would create it under: membership marks it, so an older ADD
+            // stays stale. An unmatched ADD needs none, so the hash is not computed for it.
+            final boolean remove = Operation.REMOVE.name().equals(batch.getOperation());
+            return new ResolvedMember(Resolution.UNMATCHED, remove ? IdentityRules.newObjectId(lookup) : null, null);
         }
         final String objectId = IdentityRules.newObjectId(lookup);
         final Profile profile = IdentityRules.newProfile(batch.getAccountId(), objectId, lookup, batch.getComputedAt());
