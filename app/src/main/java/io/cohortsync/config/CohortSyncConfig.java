@@ -386,14 +386,14 @@ public final class CohortSyncConfig {
             return;
         }
         if (key.startsWith("kafka.")) {
-            if (KafkaClientSettings.NAMES.contains(key.substring("kafka.".length()))) {
+            if (KnownKeys.KAFKA_CLIENT_SETTINGS.contains(key.substring("kafka.".length()))) {
                 return;
             }
             throw new InvalidConfigException("unknown setting " + describe(key) + ": not a Kafka client setting"
-                + KafkaClientSettings.suggestion(key, defaults().keySet()));
+                + KnownKeys.suggestion(key, defaults().keySet()));
         }
         throw new InvalidConfigException("unknown setting " + describe(key)
-            + KafkaClientSettings.suggestion(key, defaults().keySet()));
+            + KnownKeys.suggestion(key, defaults().keySet()));
     }
 
     private void checkParses(final String key) {

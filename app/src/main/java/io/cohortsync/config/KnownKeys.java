@@ -9,15 +9,15 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Set;
 
-/** The settings Kafka's clients know, for checking {@code kafka.*} keys; and near-miss suggestions for typos. */
-final class KafkaClientSettings {
+/** What a configuration key may be: the settings Kafka's clients know (for {@code kafka.*}), and near misses. */
+final class KnownKeys {
 
-    static final Set<String> NAMES = names();
+    static final Set<String> KAFKA_CLIENT_SETTINGS = kafkaClientSettings();
 
-    private KafkaClientSettings() {
+    private KnownKeys() {
     }
 
-    private static Set<String> names() {
+    private static Set<String> kafkaClientSettings() {
         final Set<String> names = new HashSet<>(ProducerConfig.configNames());
         names.addAll(ConsumerConfig.configNames());
         names.addAll(AdminClientConfig.configNames());
