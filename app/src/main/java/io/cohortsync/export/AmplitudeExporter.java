@@ -10,6 +10,7 @@ import io.cohortsync.deadletter.ReasonCode;
 import io.cohortsync.runtime.TopicBootstrapper;
 import io.cohortsync.serde.SchemaRegistryUnavailableException;
 import io.cohortsync.topology.Topics;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -54,8 +55,9 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  *
  * <p>One thread owns all state: it polls Kafka, builds and sends requests, and applies the answers, which the HTTP
- * client hands back through a queue. The consumer keeps polling (paused when too much is buffered), so it stays in
- * its group however long Amplitude takes.
+ * client hands back through a queue. The consumer keeps polling, so it stays in its group however long Amplitude
+ * takes. When {@code export.max-buffered-events} are waiting, only the partitions holding more than their share of
+ * them pause: a partition whose users are throttled (or whose account is slow) no longer holds back the others.
  */
 public final class AmplitudeExporter implements AutoCloseable {
 
@@ -86,8 +88,9 @@ public final class AmplitudeExporter implements AutoCloseable {
     private volatile boolean halted;
     private volatile Throwable failure;
     private int buffered;
+    /** Written by the loop only; volatile for the gauge. */
+    private volatile int pausedPartitions;
     private int deadLettersInFlight;
-    private boolean paused;
     private long lastCommit = System.nanoTime();
     private long lastGauges = System.nanoTime();
     private long lastSweep = System.nanoTime();
@@ -112,8 +115,12 @@ public final class AmplitudeExporter implements AutoCloseable {
             topics.deadLetters.valueSerde().serializer());
         this.thread = new Thread(this::run, "amplitude-exporter");
         this.thread.setDaemon(true);
-        io.micrometer.core.instrument.Gauge.builder("cohort.sync.export.running", this, e -> e.isRunning() ? 1 : 0)
+        Gauge.builder("cohort.sync.export.running", this, e -> e.isRunning() ? 1 : 0)
             .description("1 while the Amplitude exporter's loop runs; 0 after a stop or a failure (see the log)")
+            .register(registry);
+        Gauge.builder("cohort.sync.export.paused.partitions", this,
+                e -> e.pausedPartitions)
+            .description("Export partitions not read because they hold their share of export.max-buffered-events")
             .register(registry);
     }
 
@@ -202,7 +209,7 @@ public final class AmplitudeExporter implements AutoCloseable {
                     return;
                 }
                 ingestAll(records, System.nanoTime());
-                runCompletions(paused ? waitMillis(System.nanoTime()) : 0);
+                runCompletions(allPaused() ? waitMillis(System.nanoTime()) : 0);
                 if (halted) {
                     return;
                 }
@@ -224,7 +231,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     private Duration pollTimeout(final long now) {
-        if (paused) {
+        if (allPaused()) {
             return Duration.ZERO;
         }
         if (requestsInFlight() > 0 || deadLettersInFlight > 0) {
@@ -273,15 +280,46 @@ public final class AmplitudeExporter implements AutoCloseable {
         }
     }
 
+    /**
+     * Once {@code max-buffered-events} are waiting, pauses each partition that holds at least its share of them
+     * (the limit over the assigned partitions) and lets the others read on; below the limit every partition reads.
+     * So at most about twice the limit is ever buffered, and a partition stuck behind throttled users stops only
+     * itself.
+     */
     private void applyBackpressure() {
         final boolean full = buffered >= settings.maxBufferedEvents();
-        if (full && !paused) {
-            consumer.pause(consumer.assignment());
-            paused = true;
-        } else if (!full && paused) {
-            consumer.resume(consumer.paused());
-            paused = false;
+        final int share = Math.max(1, settings.maxBufferedEvents() / Math.max(1, partitions.size()));
+        final List<TopicPartition> pause = new ArrayList<>();
+        final List<TopicPartition> resume = new ArrayList<>();
+        for (final PartitionProgress progress : partitions.values()) {
+            final boolean hog = full && progress.buffered >= share;
+            if (hog != progress.paused) {
+                progress.paused = hog;
+                (hog ? pause : resume).add(progress.partition);
+            }
         }
+        if (!pause.isEmpty()) {
+            consumer.pause(pause);
+        }
+        if (!resume.isEmpty()) {
+            consumer.resume(resume);
+        }
+        pausedPartitions += pause.size() - resume.size();
+    }
+
+    private boolean allPaused() {
+        return pausedPartitions > 0 && pausedPartitions == partitions.size();
+    }
+
+    /** An event now counts against {@code max-buffered-events} and its partition's share until it is finished. */
+    private void hold(final PendingEvent event) {
+        buffered++;
+        event.partition.buffered++;
+    }
+
+    private void release(final PendingEvent event) {
+        buffered--;
+        event.partition.buffered--;
     }
 
     private void maintain(final long now) {
@@ -370,7 +408,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         final String key = record.key() != null ? new String(record.key(), StandardCharsets.UTF_8)
             : ExportMapper.key(event);
         account.add(pending, key, now);
-        buffered++;
+        hold(pending);
     }
 
     private static PendingEvent track(final PartitionProgress progress, final ConsumerRecord<byte[], byte[]> record,
@@ -401,7 +439,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     private void dropAbandoned(final PendingEvent event) {
-        buffered--;
+        release(event);
     }
 
     // --------------------------------------------------------------------------------------------- answers
@@ -414,7 +452,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         for (final PendingEvent event : batch.events) {
             if (event.abandoned()) {
                 account.finished(1);
-                buffered--;
+                release(event);
             } else {
                 live.add(event);
             }
@@ -444,7 +482,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     private void accepted(final PendingEvent event) {
         event.done = true;
         event.queue = null;
-        buffered--;
+        release(event);
         accountOf(event).finished(1);
     }
 
@@ -571,14 +609,14 @@ public final class AmplitudeExporter implements AutoCloseable {
         for (final PendingEvent event : parked) {
             event.partition.park(event.offset);
             event.done = true;
-            buffered--;
+            release(event);
         }
     }
 
     private void rejectWithAmplitudeReason(final PendingEvent event, final ReasonCode reason, final String message) {
         final AccountExport account = accountOf(event);
         account.finished(1);
-        buffered--;
+        release(event);
         event.queue = null;
         deadLetter(event, reason, message);
     }
@@ -691,9 +729,6 @@ public final class AmplitudeExporter implements AutoCloseable {
         @Override
         public void onPartitionsAssigned(final Collection<TopicPartition> assigned) {
             assigned.forEach(partition -> partitions.put(partition, new PartitionProgress(partition)));
-            if (paused) {
-                consumer.pause(assigned);
-            }
             LOG.info("Amplitude exporter assigned {}", assigned);
         }
 
@@ -701,6 +736,7 @@ public final class AmplitudeExporter implements AutoCloseable {
             // Their events still queued are dropped when the account reaches them; answers to them are ignored.
             leaving.forEach(progress -> {
                 progress.revoked = true;
+                pausedPartitions -= progress.paused ? 1 : 0;
                 partitions.remove(progress.partition);
             });
         }

@@ -16,6 +16,10 @@ final class PartitionProgress {
     private long committed = -1;
     private boolean seen;
     boolean revoked;
+    /** Events of this partition that count against {@code export.max-buffered-events}. */
+    int buffered;
+    /** Whether the exporter paused this partition because it holds more than its share of the buffer. */
+    boolean paused;
 
     PartitionProgress(final TopicPartition partition) {
         this.partition = partition;

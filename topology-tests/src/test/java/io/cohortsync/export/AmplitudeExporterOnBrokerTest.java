@@ -28,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -229,6 +230,47 @@ class AmplitudeExporterOnBrokerTest {
         final long lastHot = accepted.stream().filter(e -> e.userId().equals("hot-user-1"))
             .mapToLong(AmplitudeEmulator.Accepted::sequence).max().orElseThrow();
         assertThat(lastCold).as("the other users finished while the hot one was still throttled").isLessThan(lastHot);
+    }
+
+    /**
+     * A user throttled for a long time holds events in the buffer until it is full. Only the partition holding them
+     * may stop reading: the users on the other partitions keep flowing (with one buffer for all, they waited too).
+     */
+    @Test
+    void aPartitionStuckBehindAThrottledUserFillsOnlyItsShareOfTheBufferAndTheOthersKeepFlowing() throws Exception {
+        // The exporter paces each user at 60 events/s; this Amplitude allows 30, so the hot user is throttled.
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("key-1").withEpsThreshold(30));
+        final List<AmplitudeEvent> hot = new ArrayList<>();
+        for (int seq = 0; seq < 500; seq++) {
+            hot.add(ExportOnBroker.event("acct", "hot-user-1", seq));
+        }
+        final int hotPartition = produce(kafka.bootstrapServers(), topics, hot).get(0).partition();
+        final ExporterSettings base = fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson"));
+        final ExporterSettings settings = new ExporterSettings(base.groupId(), base.linger(), 4, 200, 60,
+            base.requestTimeout(), base.retryBackoff(), base.retryBackoffMax(), Duration.ofMinutes(10),
+            base.dailyQuotaWait(), base.commitInterval(), base.dryRunFile(), base.closeTimeout(),
+            base.maxRecordBytes());
+        final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        start(settings, Map.of("acct", export("key-1", emulator, Endpoint.HTTP_V2)), registry);
+        await().atMost(Duration.ofSeconds(30)).until(() -> emulator.stats().statuses().containsKey(429));
+
+        // The buffer now holds the hot user's 500 events, over its limit of 200; the others arrive after.
+        final List<AmplitudeEvent> cold = events("acct", 6000, 1);
+        final List<RecordMetadata> coldPlaces = produce(kafka.bootstrapServers(), topics, cold);
+        final Set<String> coldElsewhere = new HashSet<>();
+        for (int i = 0; i < cold.size(); i++) {
+            if (coldPlaces.get(i).partition() != hotPartition) {
+                coldElsewhere.add(cold.get(i).getUserId());
+            }
+        }
+        await().atMost(Duration.ofMinutes(1)).until(() -> emulator.accepted().stream()
+            .map(AmplitudeEmulator.Accepted::userId).collect(Collectors.toSet()).containsAll(coldElsewhere));
+
+        assertThat(emulator.stats().statuses()).containsKey(429);
+        assertThat(emulator.accepted()).as("the hot user waits out its 10-minute throttle")
+            .noneMatch(event -> event.userId().equals("hot-user-1"));
+        assertThat(registry.get("cohort.sync.export.paused.partitions").gauge().value())
+            .as("only the hot user's partition is paused").isEqualTo(1.0);
     }
 
     @Test
