@@ -6,6 +6,8 @@ import io.cohortsync.embedded.EmbeddedKafkaBroker;
 import io.cohortsync.embedded.EmbeddedRegistryServer;
 import io.cohortsync.http.CohortSyncHttpServer;
 import io.cohortsync.metrics.CohortSyncMetrics;
+import io.cohortsync.serde.SchemaRegistryRefusedException;
+import io.cohortsync.serde.SchemaRegistryUnavailableException;
 import io.cohortsync.topology.CohortSyncTopology;
 import io.cohortsync.topology.Topics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
@@ -151,14 +153,21 @@ public final class CohortSyncService implements AutoCloseable {
      * Registers the schemas of every topic the service writes before anything is written, so no later write needs
      * the registry: through a registry outage, records whose schemas are cached keep flowing, the first dead letter or
      * sync report included. A registry that cannot be reached now is not fatal: each schema is then registered on its
-     * first write, which waits for the registry (retried, never dead-lettered).
+     * first write, which waits for the registry (retried, never dead-lettered). One that answers "no" is: refused
+     * credentials, a URL that is not the registry's API, or a schema it will not take would fail every write.
      */
     private void registerWrittenSchemas() {
         try {
             topics.registerWrittenSchemas();
-        } catch (final SerializationException e) {
+        } catch (final SchemaRegistryRefusedException e) {
+            throw new StartupException("The schema registry " + config.schemaRegistryUrlForLogs() + " refused "
+                + "cohort-sync's settings: " + e.getMessage(), e);
+        } catch (final SchemaRegistryUnavailableException e) {
             LOG.warn("Could not register the output schemas with schema registry {} at start ({}); each is registered on "
                 + "its first write instead", config.schemaRegistryUrlForLogs(), e.getMessage());
+        } catch (final SerializationException e) {
+            throw new StartupException("The schema registry " + config.schemaRegistryUrlForLogs() + " does not take "
+                + "the schemas cohort-sync writes, so every write would fail: " + e.getMessage(), e);
         }
     }
 

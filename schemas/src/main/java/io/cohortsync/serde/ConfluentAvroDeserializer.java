@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.generic.GenericData;
@@ -57,7 +58,7 @@ public class ConfluentAvroDeserializer<T> implements Deserializer<T> {
 
     private final SchemaRegistryClient injectedClient;
     private final Reading reading;
-    private final Map<Integer, DatumReader<T>> readersByWriterId = new ConcurrentHashMap<>();
+    private final Map<Integer, WriterReading<T>> readersByWriterId = new ConcurrentHashMap<>();
     private volatile SchemaRegistryClient client;
     private volatile boolean specificByWriterName;
 
@@ -101,52 +102,84 @@ public class ConfluentAvroDeserializer<T> implements Deserializer<T> {
         }
         WireFormat.checkHeader(topic, data);
         final int schemaId = WireFormat.schemaId(data);
-        final DatumReader<T> reader = reader(topic, schemaId);
+        final WriterReading<T> byWriter = reader(topic, schemaId);
         try {
             final BinaryDecoder decoder = DecoderFactory.get()
                     .binaryDecoder(data, WireFormat.HEADER_SIZE, data.length - WireFormat.HEADER_SIZE, null);
-            return reader.read(null, decoder);
+            return byWriter.reader.read(null, decoder);
         } catch (final IOException | RuntimeException e) {
+            if (byWriter.incompatibilities != null) {
+                throw new IncompatibleSchemaException(topic, schemaId, byWriter.writerName,
+                        reading.readerSchema.getFullName(), byWriter.incompatibilities + "; this record: " + e);
+            }
             throw new SerializationException("Could not decode the Avro record from topic '" + topic
                     + "' written with schema id " + schemaId + ": " + e, e);
         }
     }
 
-    private DatumReader<T> reader(final String topic, final int schemaId) {
-        final DatumReader<T> cached = readersByWriterId.get(schemaId);
+    /**
+     * How records of one writer schema are read. {@code incompatibilities} lists what the reader cannot take from
+     * such a writer (null when nothing): such records are still read, as Confluent's deserializer does, since a
+     * difference may touch only some of them (an enum symbol added, a field made nullable); those it does touch are
+     * refused as incompatible, with the list.
+     */
+    private record WriterReading<T>(DatumReader<T> reader, String writerName, String incompatibilities) {
+    }
+
+    private WriterReading<T> reader(final String topic, final int schemaId) {
+        final WriterReading<T> cached = readersByWriterId.get(schemaId);
         if (cached != null) {
             return cached;
         }
         // Outside computeIfAbsent: fetching the writer schema may be an HTTP call.
         final Schema writer = requireClient().schemaById(schemaId);
-        requireReadable(topic, schemaId, writer);
-        final DatumReader<T> created = newReader(writer);
-        final DatumReader<T> raced = readersByWriterId.putIfAbsent(schemaId, created);
+        final WriterReading<T> created;
+        try {
+            created = new WriterReading<>(newReader(writer), writer.getFullName(),
+                    incompatibilities(topic, schemaId, writer));
+        } catch (final AvroRuntimeException e) {
+            throw new SerializationException("Cannot read records of topic '" + topic + "' written with schema id "
+                    + schemaId + " (" + writer.getFullName() + "): " + e.getMessage(), e);
+        }
+        final WriterReading<T> raced = readersByWriterId.putIfAbsent(schemaId, created);
         return raced != null ? raced : created;
     }
 
     /**
-     * Avro's resolution does not compare record names and fails only on the first field it cannot fill, so a record
-     * of another type with similar fields would be read as this one; checked up front, a writer of the wrong type is
-     * refused by name and with every incompatibility listed. Not cached: a refused id is rare (a poison record).
+     * What the reader schema cannot take from {@code writer}, or null. Avro's resolution does not compare record
+     * names, so a record of another type with similar fields would be read as this one: a writer of another name is
+     * refused here, for every record, with every incompatibility listed.
      */
-    private void requireReadable(final String topic, final int schemaId, final Schema writer) {
+    private String incompatibilities(final String topic, final int schemaId, final Schema writer) {
         // Null when reading with the writer's own schema (generic, or specific by the writer's name).
         final Schema reader = reading.readerSchema;
         if (reader == null) {
-            return;
+            return null;
         }
         final SchemaCompatibility.SchemaPairCompatibility compatibility =
                 SchemaCompatibility.checkReaderWriterCompatibility(reader, writer);
         if (compatibility.getType() == SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
-            return;
+            return null;
         }
         final String incompatibilities = compatibility.getResult().getIncompatibilities().stream()
                 .map(incompatibility -> incompatibility.getType() + " at " + incompatibility.getLocation() + " ("
                         + incompatibility.getMessage() + ")")
                 .collect(Collectors.joining("; "));
-        throw new IncompatibleSchemaException(topic, schemaId, writer.getFullName(), reader.getFullName(),
-                incompatibilities);
+        if (!sameName(reader, writer)) {
+            throw new IncompatibleSchemaException(topic, schemaId, writer.getFullName(), reader.getFullName(),
+                    incompatibilities);
+        }
+        return incompatibilities;
+    }
+
+    private static boolean sameName(final Schema reader, final Schema writer) {
+        if (reader.getType() != writer.getType()) {
+            return false;
+        }
+        final boolean named = reader.getType() == Schema.Type.RECORD || reader.getType() == Schema.Type.ENUM
+                || reader.getType() == Schema.Type.FIXED;
+        return !named || reader.getFullName().equals(writer.getFullName())
+                || reader.getAliases().contains(writer.getFullName());
     }
 
     private DatumReader<T> newReader(final Schema writer) {

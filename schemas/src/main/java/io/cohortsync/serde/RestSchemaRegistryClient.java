@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaParseException;
+import org.apache.avro.AvroRuntimeException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.slf4j.Logger;
@@ -31,7 +31,10 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
     static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
     private static final String ACCEPT =
             "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json; qs=0.9, application/json; qs=0.5";
-    private static final int SUBJECT_OR_SCHEMA_NOT_FOUND = 404;
+    private static final int NOT_FOUND = 404;
+    private static final int SUBJECT_NOT_FOUND = 40401;
+    private static final int VERSION_NOT_FOUND = 40402;
+    private static final int SCHEMA_NOT_FOUND = 40403;
     private static final int MAX_BODY_IN_MESSAGE = 300;
     private static final Logger LOG = LoggerFactory.getLogger(RestSchemaRegistryClient.class);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,8 +50,16 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
 
     /** One URL did not answer usefully; the next one is tried. */
     private static final class Unreachable extends Exception {
+        /** The HTTP status when the registry refused the configuration (see below); 0 for an outage. */
+        private final int refusedStatus;
+
         Unreachable(final String reason, final Throwable cause) {
+            this(reason, cause, 0);
+        }
+
+        Unreachable(final String reason, final Throwable cause, final int refusedStatus) {
             super(reason, cause, false, false);
+            this.refusedStatus = refusedStatus;
         }
     }
 
@@ -77,7 +88,7 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
     @Override
     public int lookupId(final String subject, final Schema schema) {
         final JsonNode answer = call("POST", "/subjects/" + encode(subject), schemaBody(schema),
-                (status, error) -> status == SUBJECT_OR_SCHEMA_NOT_FOUND
+                (status, error) -> status == NOT_FOUND
                         ? new UnknownSchemaException(subject, "Schema " + schema.getFullName()
                                 + " is not registered under subject '" + subject + "': " + error.message()
                                 + " (error " + error.errorCode() + ')')
@@ -88,7 +99,7 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
     @Override
     public Schema schemaById(final int id) {
         final JsonNode answer = call("GET", "/schemas/ids/" + id, null,
-                (status, error) -> status == SUBJECT_OR_SCHEMA_NOT_FOUND
+                (status, error) -> status == NOT_FOUND
                         ? new UnknownSchemaIdException(id, error.message() + " (error " + error.errorCode() + ')')
                         : null);
         return parseSchema(id, answer);
@@ -104,6 +115,7 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
         final int first = Math.floorMod(preferredUrl.get(), urls.size());
         final List<String> failures = new ArrayList<>();
         Unreachable last = null;
+        boolean allRefused = true;
         for (int i = 0; i < urls.size(); i++) {
             final int index = (first + i) % urls.size();
             try {
@@ -112,11 +124,17 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
                 return answer;
             } catch (final Unreachable e) {
                 last = e;
+                allRefused &= e.refusedStatus != 0;
                 failures.add(Urls.redact(urls.get(index)) + " (" + e.getMessage() + ')');
                 LOG.warn("Schema registry {} {}{} failed: {}", method, Urls.redact(urls.get(index)), path, e.getMessage());
             }
         }
-        throw new SchemaRegistryUnavailableException(String.join(",", config.urls()),
+        final String tried = String.join(",", config.urls());
+        if (allRefused && last != null) {
+            throw new SchemaRegistryRefusedException(tried, last.refusedStatus, "Schema registry refused "
+                    + method + ' ' + path + " on every URL; check the registry settings: " + String.join("; ", failures));
+        }
+        throw new SchemaRegistryUnavailableException(tried,
                 "Schema registry unavailable: " + method + ' ' + path + " failed on every URL: "
                         + String.join("; ", failures), last == null ? null : last.getCause());
     }
@@ -129,13 +147,38 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
             return parseJson(status, response.body());
         }
         final RegistryError error = parseError(status, response.body());
-        if (status >= 500) {
+        if (status >= 500 || status == 408 || status == 429) {
             throw new Unreachable("HTTP " + status + ", error " + error.errorCode() + ": " + error.message(), null);
+        }
+        final String refusal = refusal(status, error, response);
+        if (refusal != null) {
+            throw new Unreachable("HTTP " + status + ": " + refusal, null, status);
         }
         final SerializationException specific = errors.map(status, error);
         throw specific != null ? specific : new SchemaRegistryException(status, error.errorCode(),
                 "Schema registry rejected " + method + ' ' + Urls.redact(rawUrl) + path + ": HTTP " + status
                         + ", error " + error.errorCode() + ": " + error.message());
+    }
+
+    /**
+     * Why an answer says the configuration, not the record, is wrong; null when it does not. A 404 is the registry's
+     * own "not found" only with its error code (40401, 40402, 40403); without one, the URL is not its API root.
+     */
+    private static String refusal(final int status, final RegistryError error, final HttpResponse<String> response) {
+        if (status == 401 || status == 403) {
+            return "the registry refused the credentials (basic.auth.user.info or the URL's user:password): "
+                    + error.message();
+        }
+        if (status >= 300 && status < 400) {
+            return "redirected to " + Urls.redact(response.headers().firstValue("Location").orElse("(no Location)"))
+                    + ", which is not followed; set schema.registry.url to the final URL";
+        }
+        if (status == NOT_FOUND && error.errorCode() != SUBJECT_NOT_FOUND && error.errorCode() != VERSION_NOT_FOUND
+                && error.errorCode() != SCHEMA_NOT_FOUND) {
+            return "not found and no registry error code: is the URL the Confluent API's root (for Apicurio, "
+                    + "https://host/apis/ccompat/v7)? " + error.message();
+        }
+        return null;
     }
 
     private HttpResponse<String> send(final String rawUrl, final String method, final String path, final String body)
@@ -211,8 +254,10 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
                     + " has no schema: " + abbreviate(answer.toString()));
         }
         try {
-            return new Schema.Parser().parse(text.asText());
-        } catch (final SchemaParseException e) {
+            // Like Confluent's client, which does not validate defaults either: Confluent's registry accepts a schema
+            // whose default does not match its type, and records written with it must still be readable.
+            return new Schema.Parser().setValidateDefaults(false).parse(text.asText());
+        } catch (final AvroRuntimeException e) {
             final boolean hasReferences = answer.path("references").size() > 0;
             throw new SchemaRegistryException(200, -1, "Schema id " + id + " is not a valid Avro schema"
                     + (hasReferences ? " (it uses schema references, which this client does not resolve)" : "")

@@ -16,8 +16,10 @@ import java.util.stream.Collectors;
 import org.apache.kafka.common.config.ConfigException;
 
 /**
- * Schema-registry settings of the serde, read from Kafka-style serde configs (the same keys as Confluent's).
- * Credentials are kept out of {@link #toString()}, {@link #urls()} and every exception message.
+ * Schema-registry settings of the serde, read from Kafka-style serde configs (the same keys as Confluent's, for what
+ * it supports). Confluent keys it does not support (other subject name strategies, {@code use.latest.version}, TLS
+ * and bearer-token settings) and misspelt registry keys are refused, never silently ignored. Credentials are kept
+ * out of {@link #toString()}, {@link #urls()} and every exception message.
  */
 public final class SchemaRegistryConfig {
 
@@ -25,10 +27,20 @@ public final class SchemaRegistryConfig {
     public static final String AUTO_REGISTER_SCHEMAS = "auto.register.schemas";
     public static final String BASIC_AUTH_CREDENTIALS_SOURCE = "basic.auth.credentials.source";
     public static final String BASIC_AUTH_USER_INFO = "basic.auth.user.info";
+    /** Confluent's older name for {@value #BASIC_AUTH_USER_INFO}, which its serdes still read. */
+    public static final String LEGACY_BASIC_AUTH_USER_INFO = "schema.registry.basic.auth.user.info";
     public static final String REQUEST_TIMEOUT_MS = "schema.registry.request.timeout.ms";
     public static final String CONNECT_TIMEOUT_MS = "schema.registry.connect.timeout.ms";
     /** Deserializer without a reader class or schema: read into generated classes found by the writer's name. */
     public static final String SPECIFIC_AVRO_READER = "specific.avro.reader";
+
+    private static final List<String> KNOWN_KEYS = List.of(SCHEMA_REGISTRY_URL, AUTO_REGISTER_SCHEMAS,
+            BASIC_AUTH_CREDENTIALS_SOURCE, BASIC_AUTH_USER_INFO, LEGACY_BASIC_AUTH_USER_INFO, REQUEST_TIMEOUT_MS,
+            CONNECT_TIMEOUT_MS, SPECIFIC_AVRO_READER);
+    /** Prefixes of keys meant for a registry serde: one of them that is not known is a typo or unsupported. */
+    private static final List<String> REGISTRY_PREFIXES = List.of("schema.registry.", "basic.auth.", "bearer.auth.",
+            "auto.register", "specific.avro");
+    private static final String TOPIC_NAME_STRATEGY = "TopicNameStrategy";
 
     public static final String MOCK_URL_PREFIX = "mock://";
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
@@ -52,13 +64,80 @@ public final class SchemaRegistryConfig {
     private final Duration connectTimeout;
 
     public SchemaRegistryConfig(final Map<String, ?> configs) {
+        requireSupportedKeys(configs);
         this.rawUrls = parseUrls(configs.get(SCHEMA_REGISTRY_URL));
         this.autoRegisterSchemas = autoRegisterSchemas(configs);
-        this.userInfo = stringOrNull(configs.get(BASIC_AUTH_USER_INFO));
-        this.credentialsSource = credentialsSource(configs.get(BASIC_AUTH_CREDENTIALS_SOURCE), userInfo);
+        final String current = stringOrNull(configs.get(BASIC_AUTH_USER_INFO));
+        this.userInfo = current != null ? current : stringOrNull(configs.get(LEGACY_BASIC_AUTH_USER_INFO));
+        this.credentialsSource = credentialsSource(configs.get(BASIC_AUTH_CREDENTIALS_SOURCE), this.userInfo);
         this.requestTimeout = millis(configs, REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT);
         this.connectTimeout = millis(configs, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT);
         validateUrls();
+    }
+
+    /**
+     * Refuses what Confluent's serdes would honour and this one cannot, so that it is never silently ignored, and
+     * keys in the registry's namespaces that nothing reads (a typo), naming the nearest known key.
+     */
+    static void requireSupportedKeys(final Map<String, ?> configs) {
+        for (final Map.Entry<String, ?> entry : configs.entrySet()) {
+            final String key = entry.getKey();
+            final Object value = entry.getValue();
+            if (KNOWN_KEYS.contains(key) || value == null) {
+                continue;
+            }
+            if (key.endsWith("subject.name.strategy")) {
+                if (!value.toString().endsWith(TOPIC_NAME_STRATEGY)) {
+                    throw new ConfigException(key, value, "only TopicNameStrategy (subjects <topic>-key and "
+                            + "<topic>-value) is supported");
+                }
+            } else if (key.equals("use.latest.version")) {
+                if (bool(configs, key, false)) {
+                    throw new ConfigException(key, value, "not supported: records are written with the schema of "
+                            + "the record itself, registered or looked up under its subject");
+                }
+            } else if (key.startsWith("schema.registry.ssl.")) {
+                throw new ConfigException(key, "(hidden)", "not supported. The client uses the JVM's TLS settings: "
+                        + "give a private CA with -Djavax.net.ssl.trustStore=<file> "
+                        + "-Djavax.net.ssl.trustStorePassword=<password>");
+            } else if (key.startsWith("bearer.auth.")) {
+                throw new ConfigException(key, "(hidden)", "not supported: the client authenticates with HTTP basic "
+                        + "auth only (" + BASIC_AUTH_USER_INFO + " or user:password@ in the URL)");
+            } else if (REGISTRY_PREFIXES.stream().anyMatch(key::startsWith)) {
+                throw new ConfigException(key, "(hidden)", "unknown schema registry setting; did you mean '"
+                        + nearest(key) + "'?");
+            }
+        }
+    }
+
+    private static String nearest(final String key) {
+        String best = KNOWN_KEYS.get(0);
+        int bestDistance = Integer.MAX_VALUE;
+        for (final String known : KNOWN_KEYS) {
+            final int distance = editDistance(key, known);
+            if (distance < bestDistance) {
+                best = known;
+                bestDistance = distance;
+            }
+        }
+        return best;
+    }
+
+    private static int editDistance(final String a, final String b) {
+        int[] previous = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            final int[] current = new int[b.length() + 1];
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                final int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
+            }
+            previous = current;
+        }
+        return previous[b.length()];
     }
 
     /** {@value #AUTO_REGISTER_SCHEMAS} alone, for serdes given a ready client (no URL needed then). */
@@ -169,12 +248,19 @@ public final class SchemaRegistryConfig {
             final URI uri = new URI(url);
             final String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
             if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
-                throw new ConfigException("Invalid '" + SCHEMA_REGISTRY_URL + "' entry " + Urls.redact(url)
+                throw new ConfigException("Invalid '" + SCHEMA_REGISTRY_URL + "' entry " + Urls.redactInvalid(url)
                         + ": expected http(s)://host[:port][/path] or mock://<scope>");
+            }
+            final int authorityEnd = url.indexOf(uri.getRawAuthority()) + uri.getRawAuthority().length();
+            if (url.indexOf('@', authorityEnd) >= 0) {
+                // "https://key:123/abc@host" parses as host "key", port 123 and the path "/abc@host": the password
+                // would end up in the URL the client calls and reports.
+                throw new ConfigException("Invalid '" + SCHEMA_REGISTRY_URL + "' entry " + Urls.redactInvalid(url)
+                        + ": an '@' after the host; a password holding '/', '?' or '#' must be percent-encoded");
             }
         } catch (final URISyntaxException e) {
             // The parser's message quotes the input, which may hold a password: leave it out.
-            throw new ConfigException("Invalid '" + SCHEMA_REGISTRY_URL + "' entry " + Urls.redact(url)
+            throw new ConfigException("Invalid '" + SCHEMA_REGISTRY_URL + "' entry " + Urls.redactInvalid(url)
                     + ": not a valid URI");
         }
     }
@@ -183,7 +269,11 @@ public final class SchemaRegistryConfig {
         final String source = stringOrNull(value);
         if (source == null) {
             // Confluent defaults to URL; with user info given, that would silently ignore it.
-            return userInfo != null ? CredentialsSource.USER_INFO : CredentialsSource.URL;
+            if (userInfo == null) {
+                return CredentialsSource.URL;
+            }
+            requireUserAndPassword(userInfo, "");
+            return CredentialsSource.USER_INFO;
         }
         final CredentialsSource parsed;
         try {
@@ -192,11 +282,17 @@ public final class SchemaRegistryConfig {
             throw new ConfigException(BASIC_AUTH_CREDENTIALS_SOURCE, source,
                     "supported values are USER_INFO, URL and NONE");
         }
-        if (parsed == CredentialsSource.USER_INFO && (userInfo == null || !userInfo.contains(":"))) {
-            throw new ConfigException("'" + BASIC_AUTH_CREDENTIALS_SOURCE + "' is USER_INFO but '" + BASIC_AUTH_USER_INFO
-                    + "' is missing or not of the form user:password");
+        if (parsed == CredentialsSource.USER_INFO) {
+            requireUserAndPassword(userInfo, "'" + BASIC_AUTH_CREDENTIALS_SOURCE + "' is USER_INFO but ");
         }
         return parsed;
+    }
+
+    private static void requireUserAndPassword(final String userInfo, final String context) {
+        if (userInfo == null || !userInfo.contains(":")) {
+            throw new ConfigException(context + "'" + BASIC_AUTH_USER_INFO
+                    + "' is missing or not of the form user:password");
+        }
     }
 
     private static Duration millis(final Map<String, ?> configs, final String key, final Duration fallback) {

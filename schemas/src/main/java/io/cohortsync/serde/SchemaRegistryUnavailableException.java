@@ -3,7 +3,8 @@ package io.cohortsync.serde;
 import org.apache.kafka.common.errors.SerializationException;
 
 /**
- * The registry could not be reached, timed out, or answered with a 5xx. Retryable: the same call may succeed
+ * The registry could not be reached, timed out, or answered with a 5xx, 408 or 429 (or, as
+ * {@link SchemaRegistryRefusedException}, refused the configuration). Retryable: the same call may succeed
  * later. The message and {@link #url()} never contain credentials.
  */
 public class SchemaRegistryUnavailableException extends SerializationException {

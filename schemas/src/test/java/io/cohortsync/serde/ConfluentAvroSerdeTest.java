@@ -137,6 +137,49 @@ class ConfluentAvroSerdeTest {
                 .satisfies(e -> assertThat(((IncompatibleSchemaException) e).schemaId()).isEqualTo(1));
     }
 
+    /**
+     * Changes Confluent's BACKWARD check allows a producer (a new enum symbol, a field made nullable) touch only some
+     * records: the others are read, as Confluent's deserializer reads them; those touched are refused as incompatible.
+     */
+    @Test
+    void readsEveryRecordAnIncompatibleWriterSchemaCanStillFillAndRefusesOnlyTheOthers() {
+        final org.apache.avro.Schema reader = new org.apache.avro.Schema.Parser().parse("""
+                {"type": "record", "name": "Change", "namespace": "io.cohortsync.serde.test", "fields": [
+                  {"name": "cohort", "type": "string"},
+                  {"name": "op", "type": {"type": "enum", "name": "Op", "symbols": ["ADD", "REMOVE"]}}]}
+                """);
+        final org.apache.avro.Schema writer = new org.apache.avro.Schema.Parser().parse("""
+                {"type": "record", "name": "Change", "namespace": "io.cohortsync.serde.test", "fields": [
+                  {"name": "cohort", "type": ["null", "string"]},
+                  {"name": "op", "type": {"type": "enum", "name": "Op", "symbols": ["ADD", "REMOVE", "REPLACE"]}}]}
+                """);
+        final ConfluentAvroSerializer<Object> serializer = new ConfluentAvroSerializer<>(MockSchemaRegistry.scope(scope));
+        final org.apache.kafka.common.serialization.Deserializer<GenericRecord> deserializer =
+                generic(reader).deserializer();
+
+        final GenericRecord read = deserializer.deserialize("changes",
+                serializer.serialize("changes", change(writer, "c1", "ADD")));
+
+        assertThat(read.get("cohort")).hasToString("c1");
+        assertThat(read.get("op")).hasToString("ADD");
+        assertThatThrownBy(() -> deserializer.deserialize("changes",
+                serializer.serialize("changes", change(writer, "c1", "REPLACE"))))
+                .isInstanceOf(IncompatibleSchemaException.class)
+                .hasMessageContaining("MISSING_ENUM_SYMBOLS")
+                .hasMessageContaining("REPLACE");
+        assertThatThrownBy(() -> deserializer.deserialize("changes",
+                serializer.serialize("changes", change(writer, null, "ADD"))))
+                .isInstanceOf(IncompatibleSchemaException.class)
+                .hasMessageContaining("TYPE_MISMATCH");
+    }
+
+    private static GenericRecord change(final org.apache.avro.Schema schema, final String cohort, final String op) {
+        final GenericRecord record = new org.apache.avro.generic.GenericData.Record(schema);
+        record.put("cohort", cohort);
+        record.put("op", new org.apache.avro.generic.GenericData.EnumSymbol(schema.getField("op").schema(), op));
+        return record;
+    }
+
     @Test
     void refusesNonAvroData() {
         final ConfluentAvroSerializer<Object> serializer = new ConfluentAvroSerializer<>(MockSchemaRegistry.scope(scope));

@@ -193,6 +193,72 @@ class RestSchemaRegistryClientTest {
         }
     }
 
+    @Test
+    void aNotFoundWithoutARegistryErrorCodeIsAWrongUrlNotAnUnknownSchemaId() {
+        // What Apicurio answers when the URL lacks /apis/ccompat/v7: every record would otherwise be "unknown".
+        try (FakeRegistryServer server = new FakeRegistryServer(request -> new FakeRegistryServer.Answer(404,
+                "{\"error_code\":404,\"message\":\"RESTEASY003210: Could not find resource for full path\"}"))) {
+            assertThatThrownBy(() -> ConfluentAvroSerde.specific(Member.class, configs(server.url()), false)
+                    .deserializer().deserialize("members", new byte[] {0, 0, 0, 0, 7, 0}))
+                    .isInstanceOf(SchemaRegistryRefusedException.class)
+                    .hasMessageContaining("/apis/ccompat/v7")
+                    .satisfies(e -> assertThat(((SchemaRegistryRefusedException) e).httpStatus()).isEqualTo(404));
+        }
+    }
+
+    @Test
+    void refusedCredentialsAndRedirectsAreTheConfigurationsFaultAndRetryable() {
+        for (final int status : new int[] {401, 403, 301, 307}) {
+            try (FakeRegistryServer server = new FakeRegistryServer(request -> new FakeRegistryServer.Answer(status,
+                    "{\"error_code\":" + status + ",\"message\":\"no\"}"))) {
+                final Map<String, Object> configs = configs(server.url());
+                configs.put(SchemaRegistryConfig.BASIC_AUTH_USER_INFO, "alice:s3cr3t");
+                assertThatThrownBy(() -> ConfluentAvroSerde.specific(Member.class, configs, false)
+                        .serializer().serialize("members", MEMBER))
+                        .as("HTTP %d", status)
+                        .isInstanceOf(SchemaRegistryRefusedException.class)
+                        .hasMessageContaining("HTTP " + status)
+                        .hasMessageContaining(status < 400 ? "redirected" : "credentials")
+                        .satisfies(e -> assertThat(fullText(e)).doesNotContain("s3cr3t"));
+            }
+        }
+    }
+
+    @Test
+    void throttlingAndRequestTimeoutAnswersAreAnOutageAndTheNextUrlIsTried() {
+        for (final int status : new int[] {408, 429}) {
+            try (FakeRegistryServer throttling = new FakeRegistryServer(request -> new FakeRegistryServer.Answer(
+                    status, "{\"error_code\":" + status + ",\"message\":\"slow down\"}"));
+                 FakeRegistryServer healthy = new FakeRegistryServer(RestSchemaRegistryClientTest::memberRegistry)) {
+                assertThatThrownBy(() -> ConfluentAvroSerde.specific(Member.class, configs(throttling.url()), false)
+                        .serializer().serialize("members", MEMBER))
+                        .isInstanceOf(SchemaRegistryUnavailableException.class)
+                        .isNotInstanceOf(SchemaRegistryRefusedException.class)
+                        .hasMessageContaining("slow down");
+
+                final byte[] bytes = ConfluentAvroSerde.specific(Member.class,
+                        configs(throttling.url() + "," + healthy.url()), false).serializer().serialize("members", MEMBER);
+                assertThat(bytes).startsWith(0, 0, 0, 0, MEMBER_ID);
+            }
+        }
+    }
+
+    @Test
+    void readsRecordsOfASchemaWhoseDefaultDoesNotMatchItsTypeAsConfluentDoes() throws Exception {
+        // Confluent's registry accepts such a schema unless avro.validate.defaults is on; Avro's parser would refuse it.
+        final String lenient = "{\"type\":\"record\",\"name\":\"Lenient\",\"namespace\":\"t\",\"fields\":"
+                + "[{\"name\":\"count\",\"type\":\"long\",\"default\":null}]}";
+        final String answer = JSON.writeValueAsString(Map.of("schema", lenient));
+        try (FakeRegistryServer server = new FakeRegistryServer(request -> new FakeRegistryServer.Answer(200, answer))) {
+            final ConfluentAvroDeserializer<Object> deserializer = new ConfluentAvroDeserializer<>();
+            deserializer.configure(configs(server.url()), false);
+
+            final Object record = deserializer.deserialize("t", new byte[] {0, 0, 0, 0, 3, 84});
+
+            assertThat(record).hasToString("{\"count\": 42}");
+        }
+    }
+
     private static int closedPort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             return socket.getLocalPort();

@@ -58,6 +58,60 @@ class SchemaRegistryConfigTest {
     }
 
     @Test
+    void neverEchoesAPasswordHoldingTheCharactersThatEndAUrlsUserInfo() {
+        for (final String password : new String[] {"ab/cd+ef", "p#ss", "p?ss", "123/abc"}) {
+            assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of("schema.registry.url",
+                    "https://KEY:" + password + "@registry.example:443")))
+                    .as(password)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("registry.example")
+                    .hasMessageNotContaining(password);
+        }
+    }
+
+    @Test
+    void refusesConfluentSettingsItCannotHonourAndMisspeltOnesInsteadOfIgnoringThem() {
+        final Map<String, String> refused = Map.of(
+                "value.subject.name.strategy", "io.confluent.kafka.serializers.subject.RecordNameStrategy",
+                "use.latest.version", "true",
+                "schema.registry.ssl.truststore.location", "/etc/ca.jks",
+                "bearer.auth.credentials.source", "STATIC_TOKEN",
+                "auto.register.schema", "false");
+        refused.forEach((key, value) -> assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of(
+                "schema.registry.url", "http://x", key, value)))
+                .as(key)
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(key));
+        assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of("schema.registry.url", "http://x",
+                "auto.register.schema", "false")))
+                .hasMessageContaining("did you mean 'auto.register.schemas'");
+        assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of("schema.registry.url", "http://x",
+                "schema.registry.ssl.truststore.password", "hunter2")))
+                .hasMessageContaining("javax.net.ssl.trustStore")
+                .hasMessageNotContaining("hunter2");
+
+        final SchemaRegistryConfig defaults = new SchemaRegistryConfig(Map.of("schema.registry.url", "http://x",
+                "value.subject.name.strategy", "io.confluent.kafka.serializers.subject.TopicNameStrategy",
+                "use.latest.version", "false", "bootstrap.servers", "kafka:9092"));
+        assertThat(defaults.urls()).containsExactly("http://x");
+    }
+
+    @Test
+    void takesConfluentsOlderUserInfoKeyAndChecksUserInfoWhateverItsSource() {
+        final SchemaRegistryConfig legacy = new SchemaRegistryConfig(Map.of("schema.registry.url", "http://x",
+                SchemaRegistryConfig.LEGACY_BASIC_AUTH_USER_INFO, "alice:s3cr3t"));
+        assertThat(legacy.credentialsSource()).isEqualTo(SchemaRegistryConfig.CredentialsSource.USER_INFO);
+        assertThat(legacy.authorizationHeader("http://x")).contains("Basic " + java.util.Base64.getEncoder()
+                .encodeToString("alice:s3cr3t".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+
+        assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of("schema.registry.url", "http://x",
+                "basic.auth.user.info", "api-key-without-secret")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("user:password")
+                .hasMessageNotContaining("api-key-without-secret");
+    }
+
+    @Test
     void recognisesMockUrls() {
         assertThat(new SchemaRegistryConfig(Map.of("schema.registry.url", "mock://tests")).mockScope())
                 .contains("tests");

@@ -12,6 +12,7 @@ import io.cohortsync.avro.PartnerSyncEvent;
 import io.cohortsync.avro.SyncType;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.runtime.CohortSyncService;
+import io.cohortsync.runtime.StartupException;
 import io.cohortsync.serde.ConfluentAvroSerde;
 import io.cohortsync.serde.testing.ApicurioRegistry;
 import io.cohortsync.testing.KafkaTestCluster;
@@ -64,6 +65,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -215,6 +217,23 @@ class RegistryOutageTest {
      * Each failure is one warning, without a stack trace, that names the registry URL (without its credentials), the
      * record, and says that it is retried; the backoff bounds how many there are.
      */
+    /**
+     * Apicurio's root instead of its Confluent API (/apis/ccompat/v7) answers 404 without a registry error code. Read
+     * as "unknown schema id", every input record would be dead-lettered; it is a wrong setting, so the start fails.
+     */
+    @Test
+    void aRegistryUrlThatIsNotTheConfluentApiFailsTheStartWithAClearError() throws Exception {
+        final String appId = "registry-wrong-url-" + UUID.randomUUID().toString().substring(0, 8);
+        final CohortSyncConfig config = config(appId, appId + ".", registry.baseUrl());
+
+        assertThatThrownBy(() -> CohortSyncService.start(config).close())
+            .isInstanceOf(StartupException.class)
+            .hasMessageContaining(registry.baseUrl())
+            .hasMessageContaining("HTTP 404")
+            .hasMessageContaining("/apis/ccompat/v7")
+            .satisfies(e -> assertThat(e.getMessage()).doesNotContain(REGISTRY_PASSWORD));
+    }
+
     private static void assertClearRetriedError(final ListAppender<ILoggingEvent> log, final int warningsWhileDown,
                                                 final int evolvedId) {
         final List<ILoggingEvent> warnings = retryWarnings(log);
@@ -243,10 +262,15 @@ class RegistryOutageTest {
     }
 
     private static CohortSyncConfig config(final String appId, final String prefix) throws IOException {
+        return config(appId, prefix, registry.ccompatUrl());
+    }
+
+    private static CohortSyncConfig config(final String appId, final String prefix, final String registryUrl)
+        throws IOException {
         final Map<String, String> settings = new HashMap<>();
         settings.put("kafka.bootstrap-servers", kafka.bootstrapServers());
         // Credentials in the URL: the service must use them without ever logging them.
-        settings.put("schema-registry.url", registry.ccompatUrl().replace("http://",
+        settings.put("schema-registry.url", registryUrl.replace("http://",
             "http://cohort-sync:" + REGISTRY_PASSWORD + "@"));
         settings.put("application-id", appId);
         settings.put("topic-prefix", prefix);
