@@ -363,9 +363,17 @@ public final class CohortSyncConfig {
                 + "(set schema-registry.url, or " + ConfigLayers.envName("schema-registry.url") + ")");
         }
         final String guarantee = processingGuarantee();
-        if (!List.of("exactly_once_v2", "at_least_once").contains(guarantee)) {
+        if (guarantee.equals("at_least_once")) {
+            // Stores are written before the records they cause are sent. Under at_least_once a send that fails after
+            // that is not rolled back: the replayed input finds the change already made and sends nothing.
+            throw new InvalidConfigException(describe("processing-guarantee") + " is at_least_once, which cohort-sync "
+                + "does not support: a failed send would lose the Partner Sync events, profiles and batches whose "
+                + "state was already stored. Use exactly_once_v2; on fewer than 3 brokers, set the brokers' "
+                + "transaction.state.log.replication.factor and transaction.state.log.min.isr to what they can hold");
+        }
+        if (!guarantee.equals("exactly_once_v2")) {
             throw new InvalidConfigException(describe("processing-guarantee")
-                + " must be exactly_once_v2 or at_least_once, got '" + guarantee + "'");
+                + " must be exactly_once_v2, got '" + guarantee + "'");
         }
         values.keySet().stream().sorted().forEach(this::checkKnown);
         defaults().keySet().forEach(this::checkParses);

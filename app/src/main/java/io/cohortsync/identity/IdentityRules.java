@@ -141,6 +141,27 @@ public final class IdentityRules {
             || tooLong(lookup.getPhone());
     }
 
+    /**
+     * The first value of a profile that the identity index could not carry (over {@link #MAX_VALUE_CHARS}, or an
+     * alias key over its allowance), or null. Each index update carries its value several times, so an unbounded one
+     * could outgrow its internal topic's record limit and stop the stream thread on every retry.
+     */
+    public static String valueTooLong(final Profile profile) {
+        if (tooLong(profile.getObjectId()) || tooLong(profile.getAccountId())) {
+            return tooLong(profile.getObjectId()) ? "objectId" : "accountId";
+        }
+        if (tooLong(profile.getIdentity())) {
+            return "identity";
+        }
+        if (profile.getDeviceIds().stream().anyMatch(IdentityRules::tooLong)) {
+            return "device id";
+        }
+        final boolean aliasTooLong = profile.getAliases().entrySet().stream().anyMatch(alias ->
+            aliasKey(profile.getAccountId(), alias.getKey(), alias.getValue()).length()
+                > MAX_VALUE_CHARS + KEY_PREFIX_ALLOWANCE);
+        return aliasTooLong ? "alias" : null;
+    }
+
     private static boolean tooLong(final String value) {
         return value != null && value.length() > MAX_VALUE_CHARS;
     }

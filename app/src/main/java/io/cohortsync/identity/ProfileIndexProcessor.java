@@ -66,6 +66,13 @@ final class ProfileIndexProcessor implements Processor<byte[], byte[], String, O
                     : problem.startsWith("accountId") ? ReasonCode.MISSING_ACCOUNT_ID : ReasonCode.KEY_MISMATCH, problem);
                 return;
             }
+            final String tooLong = IdentityRules.valueTooLong(profile);
+            if (tooLong != null) {
+                deadLetter(record, ReasonCode.VALUE_TOO_LONG, "the profile's " + tooLong + " is over "
+                    + IdentityRules.MAX_VALUE_CHARS + " characters (for an alias, its label and name together); "
+                    + "the identity index cannot carry it");
+                return;
+            }
         }
         final String alreadyIndexed = profile == null ? null
             : IndexedKeyHeader.read(record.headers(), context.applicationId()).orElse(null);

@@ -55,8 +55,8 @@ public final class StreamsSettings {
         props.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
         props.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
         props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 1000);
-        // exactly_once_v2 reads read_committed anyway; at_least_once must too, or it would apply the parts of a split
-        // webhook batch whose transaction was aborted (RequestProducer).
+        // exactly_once_v2 reads read_committed anyway; said explicitly, since applying the parts of a split webhook
+        // batch whose transaction was aborted (RequestProducer) would be wrong under any setting.
         props.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.ISOLATION_LEVEL_CONFIG), "read_committed");
         props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
             TopicBootstrapper.maxMessageBytes(config.maxRecordBytes()));

@@ -73,7 +73,10 @@ class CohortSyncConfigTest {
         assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("ingest.message-id-retention", "a week"), null))
             .hasMessageContaining("duration");
         assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("processing-guarantee", "exactly_once"), null))
-            .hasMessageContaining("exactly_once_v2 or at_least_once");
+            .hasMessageContaining("must be exactly_once_v2");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("processing-guarantee", "at_least_once"), null))
+            .hasMessageContaining("does not support")
+            .hasMessageContaining("transaction.state.log.replication.factor");
         assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("rocksdb.memtable-mb", "0"), null))
             .hasMessageContaining("rocksdb.memtable-mb")
             .hasMessageContaining("'auto' or a size in MB");

@@ -170,7 +170,9 @@ class PoisonInputsTest {
         final CohortSyncConfig config = CohortSyncConfig.of(settings, accounts(emulator));
         serviceLog = new ListAppender<>();
         serviceLog.start();
+        // StreamThreadFailures logs a failed (and replaced) stream thread at ERROR; the service its own failures.
         ((Logger) LoggerFactory.getLogger(CohortSyncService.class)).addAppender(serviceLog);
+        ((Logger) LoggerFactory.getLogger("io.cohortsync.runtime.StreamThreadFailures")).addAppender(serviceLog);
         service = CohortSyncService.start(config);
         assertThat(service.awaitRunning(Duration.ofMinutes(2))).isTrue();
         topics = service.topics();

@@ -295,6 +295,51 @@ class CohortImportTopologyTest {
         assertThat(fx.partnerSyncEvents()).extracting(e -> e.key).containsOnly("ct|" + created.getObjectId());
     }
 
+    /** A replay (a fresh task re-processing the same request) must create the same profile, not a second one. */
+    @Test
+    void aReplayedRequestCreatesAProfileWithTheSameObjectId() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("New-User"), withDevice("d-5")));
+        final List<String> first = fx.createdProfiles().stream().map(Profile::getObjectId).toList();
+        fx.close();
+
+        fx = assertDoesNotThrow();
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("New-User"), withDevice("d-5")));
+
+        assertThat(first).hasSize(2);
+        assertThat(fx.createdProfiles()).extracting(Profile::getObjectId).containsExactlyElementsOf(first);
+    }
+
+    @Test
+    void aDeviceOnlyMemberMatchesTheDeviceProfileAndCanBeRemoved() {
+        fx.profile("ct", "dev-1", null, "dev-1");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withDevice("dev-1")));
+        fx.request(batch("ct", "c1", "VIP", "m2", 2_000, REMOVE, withDevice("dev-1")));
+
+        assertThat(fx.createdProfiles()).isEmpty();
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.key + " " + e.value.getProperties().get("Action"))
+            .containsExactly("ct|dev-1 Added", "ct|dev-1 Removed");
+        final List<SyncReport> reports = fx.reports();
+        assertThat(reports).extracting(SyncReport::getMatched).containsExactly(1, 1);
+        assertThat(reports).extracting(SyncReport::getCreated).containsExactly(0, 0);
+    }
+
+    @Test
+    void aProfileWithAnIdentifierTheIndexCannotCarryIsDeadLetteredAndTheNextIsIndexed() {
+        fx.profile("ct", "obj-long", "x".repeat(1_025));
+        fx.profile("ct", "obj-2", "alice", "d".repeat(1_025));
+        fx.profile("ct", "obj-ok", "alice");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+
+        assertThat(fx.deadLetters()).extracting(DeadLetter::getReasonCode, DeadLetter::getMessage)
+            .satisfiesExactly(
+                dead -> assertThat(dead.toList()).containsExactly("VALUE_TOO_LONG",
+                    "the profile's identity is over 1024 characters (for an alias, its label and name together); "
+                        + "the identity index cannot carry it"),
+                dead -> assertThat(dead.toList().get(1)).asString().startsWith("the profile's device id is over"));
+        assertThat(single(fx.partnerSyncEvents()).key).isEqualTo("ct|obj-ok");
+        assertThat(fx.identityIndex()).doesNotContainKey("ct|o|obj-long").doesNotContainKey("ct|o|obj-2");
+    }
+
     @Test
     void aCreatedProfileIsIndexedOnceUnderTheKeyResolutionAlreadyWrote() {
         fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("New-User"), withDevice("d-77")));
