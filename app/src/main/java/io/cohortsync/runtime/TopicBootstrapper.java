@@ -13,6 +13,8 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -20,7 +22,13 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Creates cohort-sync's topics that do not exist yet, with the right cleanup policy; leaves existing ones alone. */
+/**
+ * Creates cohort-sync's topics that do not exist yet, with the right cleanup policy; leaves existing ones alone.
+ * {@code profiles}, {@code partner-sync} and {@code engagement-events} must have one partition count: the tasks that
+ * read the last two look profiles up in the table built from the first (the export's mapping, the profile queries),
+ * so a record must land in the partition of the same number. Missing ones are created to match {@code profiles},
+ * and the start fails when existing ones differ (Kafka Streams checks this only for DSL joins).
+ */
 public final class TopicBootstrapper {
 
     private static final Logger LOG = LoggerFactory.getLogger(TopicBootstrapper.class);
@@ -32,14 +40,17 @@ public final class TopicBootstrapper {
                                     final short replicationFactor, final int maxRecordBytes) {
         final Set<String> existing = existingTopics(admin);
         try {
+            final int profilePartitions = existing.contains(topics.profiles.name())
+                ? partitionCounts(admin, List.of(topics.profiles.name())).get(topics.profiles.name()) : partitions;
             final List<NewTopic> missing = new ArrayList<>();
             for (final Topic<?, ?> topic : topics.all()) {
                 if (!existing.contains(topic.name())) {
-                    missing.add(newTopic(topic, partitions, replicationFactor, maxRecordBytes));
+                    missing.add(newTopic(topic, keyedByProfile(topics, topic) ? profilePartitions : partitions,
+                        replicationFactor, maxRecordBytes));
                 }
             }
             create(admin, missing);
-            warnOnPartitionMismatch(admin, topics, partitions);
+            requireProfileCoPartitioning(admin, topics);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
@@ -57,6 +68,43 @@ public final class TopicBootstrapper {
             throw new StartupException("topics.create is false and these topics do not exist: " + missing
                 + ". Create them (deploy/README.md lists their settings) or set topics.create=true", null);
         }
+        try {
+            requireProfileCoPartitioning(admin, topics);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while describing topics", e);
+        } catch (final ExecutionException | TimeoutException e) {
+            throw unreachable("describe cohort-sync's topics", e);
+        }
+    }
+
+    private static boolean keyedByProfile(final Topics topics, final Topic<?, ?> topic) {
+        return topic == topics.partnerSync || topic == topics.engagementEvents;
+    }
+
+    private static void requireProfileCoPartitioning(final Admin admin, final Topics topics)
+        throws InterruptedException, ExecutionException, TimeoutException {
+        final List<String> names = List.of(topics.profiles.name(), topics.partnerSync.name(),
+            topics.engagementEvents.name());
+        final Map<String, Integer> counts = partitionCounts(admin, names);
+        if (new HashSet<>(counts.values()).size() > 1) {
+            final int expected = counts.get(topics.profiles.name());
+            throw new StartupException("topics " + names + " must have the same number of partitions, but have "
+                + counts + ": their records are keyed <accountId>|<objectId> and looked up in the profile table of "
+                + "the task that reads them (the export's mapping, GET /profiles/...), so each must land in the "
+                + "partition of the same number. Recreate the others with " + expected + " partitions, or stop "
+                + "cohort-sync and let it create them (topics.create=true); producers must use Kafka's default "
+                + "partitioner", null);
+        }
+    }
+
+    /** Partition counts in the order of {@code names}. */
+    private static Map<String, Integer> partitionCounts(final Admin admin, final List<String> names)
+        throws InterruptedException, ExecutionException, TimeoutException {
+        final Map<String, TopicDescription> described = describeOnceVisible(admin, names);
+        final Map<String, Integer> counts = new LinkedHashMap<>();
+        names.forEach(name -> counts.put(name, described.get(name).partitions().size()));
+        return counts;
     }
 
     private static Set<String> existingTopics(final Admin admin) {
@@ -127,17 +175,5 @@ public final class TopicBootstrapper {
                 Thread.sleep(100);
             }
         }
-    }
-
-    private static void warnOnPartitionMismatch(final Admin admin, final Topics topics, final int partitions)
-        throws InterruptedException, ExecutionException, TimeoutException {
-        final Map<String, TopicDescription> described = describeOnceVisible(admin,
-            List.of(topics.requests.name(), topics.profiles.name()));
-        described.values().forEach(description -> {
-            if (description.partitions().size() != partitions) {
-                LOG.info("Topic {} has {} partitions; the identity and membership stages use topology.partitions={}",
-                    description.name(), description.partitions().size(), partitions);
-            }
-        });
     }
 }

@@ -1,0 +1,112 @@
+package io.cohortsync.broker;
+
+import io.cohortsync.config.CohortSyncConfig;
+import io.cohortsync.runtime.CohortSyncService;
+import io.cohortsync.runtime.StartupException;
+import io.cohortsync.serde.MockSchemaRegistry;
+import io.cohortsync.testing.KafkaTestCluster;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The topics keyed by profile ({@code profiles}, {@code partner-sync}, {@code engagement-events}) are looked up in
+ * one profile table per task, so they must be partitioned alike: cohort-sync creates the missing ones to match the
+ * platform's existing {@code profiles}, and refuses to start on a mismatch it cannot fix.
+ */
+class TopicLayoutOnBrokerTest {
+
+    private static KafkaTestCluster kafka;
+
+    @TempDir
+    Path stateDir;
+
+    private String appId;
+    private String prefix;
+
+    @BeforeAll
+    static void startKafka() {
+        kafka = KafkaTestCluster.start();
+    }
+
+    @AfterAll
+    static void stopKafka() {
+        kafka.close();
+    }
+
+    @BeforeEach
+    void names() {
+        appId = "layout-" + UUID.randomUUID().toString().substring(0, 8);
+        prefix = appId + ".";
+    }
+
+    @AfterEach
+    void dropRegistry() {
+        MockSchemaRegistry.drop(appId);
+    }
+
+    @Test
+    void topicsKeyedByProfileAreCreatedWithTheExistingProfilesPartitionCount() throws Exception {
+        kafka.createTopics(Map.of(prefix + "profiles", 3));
+
+        try (CohortSyncService service = CohortSyncService.start(config())) {
+            assertThat(service.awaitRunning(Duration.ofMinutes(2))).isTrue();
+        }
+
+        assertThat(partitionCounts(List.of("profiles", "partner-sync", "engagement-events", "requests")))
+            .containsExactly(Map.entry("profiles", 3), Map.entry("partner-sync", 3), Map.entry("engagement-events", 3),
+                Map.entry("requests", 4));
+    }
+
+    @Test
+    void aPartnerSyncTopicPartitionedUnlikeProfilesFailsTheStart() {
+        kafka.createTopics(Map.of(prefix + "profiles", 3, prefix + "partner-sync", 2));
+
+        assertThatThrownBy(() -> CohortSyncService.start(config()).close())
+            .isInstanceOf(StartupException.class)
+            .hasMessageContaining("same number of partitions")
+            .hasMessageContaining(prefix + "partner-sync=2")
+            .hasMessageContaining("with 3 partitions");
+    }
+
+    private CohortSyncConfig config() {
+        return CohortSyncConfig.of(Map.of(
+            "kafka.bootstrap-servers", kafka.bootstrapServers(),
+            "schema-registry.url", "mock://" + appId,
+            "application-id", appId,
+            "topic-prefix", prefix,
+            "topology.partitions", "4",
+            "topics.replication-factor", "1",
+            "state-dir", stateDir.toString(),
+            "http.port", "0"), """
+            accounts:
+              ct:
+                import:
+                  policy: CREATE_UNMATCHED
+            """);
+    }
+
+    private Map<String, Integer> partitionCounts(final List<String> names) throws Exception {
+        final Map<String, TopicDescription> described = kafka.admin()
+            .describeTopics(names.stream().map(name -> prefix + name).toList()).allTopicNames()
+            .get(30, TimeUnit.SECONDS);
+        return names.stream().collect(Collectors.toMap(name -> name,
+            name -> described.get(prefix + name).partitions().size(), (a, b) -> a, LinkedHashMap::new));
+    }
+}
