@@ -8,6 +8,7 @@ import io.cohortsync.internal.Resolution;
 import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.internal.ResolvedMember;
 import io.cohortsync.internal.SegmentStats;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -21,11 +22,19 @@ import java.util.List;
 /** Applies a chunk of resolved members to its segment: one Partner Sync event per real change. */
 final class ResolvedChunkProcessor implements Processor<String, ResolvedChunk, String, Object> {
 
-    private static final Duration CLEANUP_INTERVAL = Duration.ofHours(1);
+    /**
+     * Expired markers are swept in slices: every minute, the next {@value #SWEEP_SLICE} entries of the members store
+     * (1.2 million an hour, against a retention of days). One pass over the whole store at once held the stream thread
+     * for seconds per million members, long enough to pass the transaction timeout on a large store.
+     */
+    static final Duration SWEEP_INTERVAL = Duration.ofMinutes(1);
+    static final int SWEEP_SLICE = 20_000;
 
     private final Duration markerRetention;
     private ProcessorContext<String, Object> context;
     private SegmentLedger ledger;
+    /** Where the next sweep slice starts; null: at the beginning of the store. */
+    private String sweepFrom;
 
     ResolvedChunkProcessor(final Duration markerRetention) {
         this.markerRetention = markerRetention;
@@ -35,7 +44,7 @@ final class ResolvedChunkProcessor implements Processor<String, ResolvedChunk, S
     public void init(final ProcessorContext<String, Object> context) {
         this.context = context;
         this.ledger = new SegmentLedger(context);
-        context.schedule(CLEANUP_INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::forgetOldMarkers);
+        context.schedule(SWEEP_INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::forgetOldMarkers);
     }
 
     @Override
@@ -101,13 +110,21 @@ final class ResolvedChunkProcessor implements Processor<String, ResolvedChunk, S
     private void forgetOldMarkers(final long now) {
         final long cutoff = now - markerRetention.toMillis();
         final List<String> expired = new ArrayList<>();
-        try (KeyValueIterator<String, MembershipState> all = ledger.members().all()) {
-            all.forEachRemaining(entry -> {
+        String next = null;
+        try (KeyValueIterator<String, MembershipState> slice = ledger.members().range(sweepFrom, null)) {
+            int scanned = 0;
+            while (slice.hasNext()) {
+                final KeyValue<String, MembershipState> entry = slice.next();
+                if (scanned++ == SWEEP_SLICE) {
+                    next = entry.key;
+                    break;
+                }
                 if (!entry.value.getMember() && entry.value.getComputedAt() < cutoff) {
                     expired.add(entry.key);
                 }
-            });
+            }
         }
         expired.forEach(ledger.members()::delete);
+        sweepFrom = next;
     }
 }

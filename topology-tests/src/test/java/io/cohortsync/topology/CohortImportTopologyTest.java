@@ -340,6 +340,36 @@ class CohortImportTopologyTest {
         assertThat(fx.identityIndex()).doesNotContainKey("ct|o|obj-long").doesNotContainKey("ct|o|obj-2");
     }
 
+    /**
+     * Markers of non-members expire after membership.marker-retention, swept a slice of the store per minute so a
+     * large store never holds the stream thread for long; members are never swept.
+     */
+    @Test
+    void expiredMarkersAreSweptASliceAMinuteAndMembersStay() throws Exception {
+        fx.close();
+        fx = new TopologyFixture(Map.of("membership.marker-retention", "1d"));
+        fx.profile("ct", "obj-1", "alice");
+        fx.request(batch("ct", "c1", "VIP", "m0", 1_000, ADD, withIdentity("alice")));
+        final int markers = 25_000;
+        for (int from = 0; from < markers; from += 10_000) {
+            final Member[] unknown = new Member[Math.min(10_000, markers - from)];
+            for (int i = 0; i < unknown.length; i++) {
+                unknown[i] = withIdentity("gone-" + (from + i));
+            }
+            fx.request(batch("ct", "c1", "VIP", "m-remove-" + from, 2_000, REMOVE, unknown));
+        }
+        assertThat(fx.membershipStore()).hasSize(markers + 1);
+
+        fx.driver.advanceWallClockTime(java.time.Duration.ofMinutes(1));
+        final int afterOneSlice = fx.membershipStore().size();
+        fx.driver.advanceWallClockTime(java.time.Duration.ofMinutes(1));
+
+        assertThat(afterOneSlice).as("one slice of 20,000 entries").isBetween(markers + 1 - 20_000, markers + 2 - 20_000);
+        final Map<String, io.cohortsync.internal.MembershipState> left = fx.membershipStore();
+        assertThat(left).containsOnlyKeys("ct|c1|obj-1");
+        assertThat(left.get("ct|c1|obj-1").getMember()).isTrue();
+    }
+
     @Test
     void aCreatedProfileIsIndexedOnceUnderTheKeyResolutionAlreadyWrote() {
         fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("New-User"), withDevice("d-77")));

@@ -11,6 +11,7 @@ import io.cohortsync.avro.SyncType;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.identity.IdentityTopology;
 import io.cohortsync.internal.BatchOpened;
+import io.cohortsync.internal.MembershipState;
 import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.ingest.IngestTopology;
 import io.cohortsync.internal.IndexEntry;
@@ -27,6 +28,7 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
@@ -62,6 +64,7 @@ final class TopologyFixture implements AutoCloseable {
 
     final Topics topics;
     final TopologyTestDriver driver;
+    private final Path stateDir;
     private final String registryScope = "topology-test-" + UUID.randomUUID();
     private final TestInputTopic<String, CohortSyncRequest> requests;
     private final TestInputTopic<byte[], byte[]> rawRequests;
@@ -76,7 +79,7 @@ final class TopologyFixture implements AutoCloseable {
     private final TestInputTopic<String, BatchOpened> batchHeaders;
 
     TopologyFixture(final Map<String, String> overrides) throws Exception {
-        final Path stateDir = Files.createTempDirectory("cohort-sync-ttd");
+        stateDir = Files.createTempDirectory("cohort-sync-ttd");
         final Map<String, String> settings = new HashMap<>(Map.of(
             "kafka.bootstrap-servers", "unused:9092",
             "schema-registry.url", "mock://" + registryScope,
@@ -236,5 +239,24 @@ final class TopologyFixture implements AutoCloseable {
     public void close() {
         driver.close();
         MockSchemaRegistry.drop(registryScope);
+        deleteRecursively(stateDir);
+    }
+
+    static void deleteRecursively(final Path dir) {
+        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (final java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The membership store: members and the markers of non-members, by {@code <account>|<cohort>|<objectId>}. */
+    Map<String, MembershipState> membershipStore() {
+        final KeyValueStore<String, MembershipState> store = driver.getKeyValueStore(MembershipTopology.MEMBERS_STORE);
+        final Map<String, MembershipState> entries = new HashMap<>();
+        try (KeyValueIterator<String, MembershipState> all = store.all()) {
+            all.forEachRemaining(entry -> entries.put(entry.key, entry.value));
+        }
+        return entries;
     }
 }
