@@ -76,18 +76,39 @@ final class BrokerClients {
         return records;
     }
 
-    /** Reads whatever the topic holds until it has been quiet for {@code quiet}. */
+    /**
+     * Reads everything the topic holds (read_committed, up to its end offsets as of the call, however slow the first
+     * fetch is), then keeps reading until nothing more has arrived for {@code quiet}.
+     */
     static <V> List<ConsumerRecord<String, V>> readAll(final String bootstrap, final String topic,
                                                       final Deserializer<V> deserializer, final Duration quiet) {
-        final long[] lastSize = {-1};
-        final long[] stableSince = {System.nanoTime()};
-        return readUntil(bootstrap, topic, deserializer, records -> {
-            if (records.size() != lastSize[0]) {
-                lastSize[0] = records.size();
-                stableSince[0] = System.nanoTime();
-                return false;
+        final Map<String, Object> config = new HashMap<>();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        final List<ConsumerRecord<String, V>> records = new ArrayList<>();
+        try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(config, new StringDeserializer(), deserializer)) {
+            final List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                .map((PartitionInfo p) -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            final Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(30));
+            final long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+            while (ends.entrySet().stream().anyMatch(end -> consumer.position(end.getKey()) < end.getValue())) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("timed out reading " + topic + " to its end offsets " + ends);
+                }
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
             }
-            return System.nanoTime() - stableSince[0] > quiet.toNanos();
-        }, quiet.multipliedBy(20));
+            long quietSince = System.nanoTime();
+            while (System.nanoTime() - quietSince < quiet.toNanos()) {
+                final int before = records.size();
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+                if (records.size() != before) {
+                    quietSince = System.nanoTime();
+                }
+            }
+        }
+        return records;
     }
 }

@@ -15,13 +15,13 @@ import io.cohortsync.runtime.ConsumerLag;
 import io.cohortsync.serde.ConfluentAvroSerde;
 import io.cohortsync.serde.testing.ApicurioRegistry;
 import io.cohortsync.testing.KafkaTestCluster;
+import io.cohortsync.testing.TestDirs;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -75,7 +75,7 @@ class CohortImportOnBrokerTest {
             "application-id", appId,
             "topic-prefix", appId + ".",
             "topics.replication-factor", "1",
-            "state-dir", Files.createTempDirectory("cohort-sync-it").toString()), ACCOUNTS);
+            "state-dir", TestDirs.create("cohort-sync-it").toString()), ACCOUNTS);
         final Map<String, Object> clientSerdes = Map.of("schema.registry.url", registry.ccompatUrl());
         final String prefix = appId + ".";
         try (CohortSyncService service = CohortSyncService.start(config)) {
@@ -96,7 +96,7 @@ class CohortImportOnBrokerTest {
                 .containsExactlyInAnyOrder(
                     "ct|p1 Added c1", "ct|" + created.get("CleverTap3") + " Added c1",
                     "ct|543C-3455-4555-3SRD Added c1", "ct|" + created.get("Shared-New") + " Added c1",
-                    "ct|" + created.get("Shared-New") + " Added c2", "ct|p1 Added c2",
+                    "ct|" + created.get("Shared-New") + " Added c3", "ct|p1 Added c3",
                     "ct|p1 Removed c1",
                     "bz|b1 Added c9", "bz|b2 Added c9");
             assertThat(events.stream().map(r -> r.value().getEventId()).collect(Collectors.toSet())).hasSize(9);
@@ -132,8 +132,9 @@ class CohortImportOnBrokerTest {
         first.put("ct|c1", request("ct", "c1", "m1", 1_000, Operation.ADD, identity("Clevertap1"),
             identity("CleverTap3"), Member.newBuilder().setDeviceId("543C-3455-4555-3SRD").build(),
             identity("Shared-New")));
-        // A second cohort, so a different request partition, racing for the same new identity.
-        first.put("ct|c2", request("ct", "c2", "m2", 1_000, Operation.ADD, identity("shared-new"),
+        // A second cohort on another request partition (asserted below), racing for the same new identity.
+        assertThat(requestPartition("ct|c3")).isNotEqualTo(requestPartition("ct|c1"));
+        first.put("ct|c3", request("ct", "c3", "m2", 1_000, Operation.ADD, identity("shared-new"),
             identity("CLEVERTAP1")));
         first.put("bz|c9", request("bz", "c9", "m4", 1_000, Operation.ADD,
             Member.newBuilder().setUserId("EXT-1").build(), Member.newBuilder().setDeviceId("dev-bz-2").build(),
@@ -145,6 +146,12 @@ class CohortImportOnBrokerTest {
         BrokerClients.produce(kafka.bootstrapServers(), prefix + "requests", serializer, second);
         BrokerClients.produce(kafka.bootstrapServers(), prefix + "requests", serializer,
             Map.of("ct|c1", request("ct", "c1", "m1", 1_000, Operation.ADD, identity("Clevertap1"))));
+    }
+
+    /** The partition Kafka's default partitioner gives a request key on the service's 4 request partitions. */
+    private static int requestPartition(final String key) {
+        return org.apache.kafka.common.utils.Utils.toPositive(
+            org.apache.kafka.common.utils.Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % 4;
     }
 
     private Map<String, String> createdProfiles(final String prefix, final Map<String, Object> serdes) {

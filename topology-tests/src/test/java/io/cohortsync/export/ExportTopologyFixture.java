@@ -9,6 +9,7 @@ import io.cohortsync.avro.Profile;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.runtime.StreamsSettings;
 import io.cohortsync.serde.MockSchemaRegistry;
+import io.cohortsync.testing.TestDirs;
 import io.cohortsync.topology.CohortSyncTopology;
 import io.cohortsync.topology.Topics;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -21,7 +22,6 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
@@ -47,7 +47,7 @@ final class ExportTopologyFixture implements AutoCloseable {
     private final TestOutputTopic<byte[], DeadLetter> deadLetters;
 
     ExportTopologyFixture(final String accountsYaml) throws Exception {
-        final Path stateDir = Files.createTempDirectory("cohort-sync-export-ttd");
+        final Path stateDir = TestDirs.create("cohort-sync-export-ttd");
         config = CohortSyncConfig.of(Map.of(
             "kafka.bootstrap-servers", "unused:9092",
             "schema-registry.url", "mock://" + registryScope,

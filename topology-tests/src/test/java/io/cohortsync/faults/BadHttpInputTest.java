@@ -12,9 +12,11 @@ import io.cohortsync.http.HttpTestClient;
 import io.cohortsync.http.RawHttp;
 import io.cohortsync.http.TopicContents;
 import io.cohortsync.runtime.CohortSyncService;
+import io.cohortsync.runtime.ConsumerLag;
 import io.cohortsync.serde.ConfluentAvroSerde;
 import io.cohortsync.serde.MockSchemaRegistry;
 import io.cohortsync.testing.KafkaTestCluster;
+import io.cohortsync.testing.TestDirs;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
@@ -46,12 +48,12 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -141,7 +143,7 @@ class BadHttpInputTest {
             Map.entry("application-id", APP_ID),
             Map.entry("topic-prefix", PREFIX),
             Map.entry("topics.replication-factor", "1"),
-            Map.entry("state-dir", Files.createTempDirectory("cohort-sync-bad-http").toString()),
+            Map.entry("state-dir", TestDirs.create("cohort-sync-bad-http").toString()),
             Map.entry("streams.commit-interval", "100ms"),
             Map.entry("http.host", "127.0.0.1"),
             Map.entry("http.token", FaultSecrets.HTTP_TOKEN),
@@ -814,10 +816,12 @@ class BadHttpInputTest {
     }
 
     /**
-     * The end offsets once Kafka Streams has finished with what earlier tests sent: unchanged over three polls, 300 ms
-     * apart (the commit interval is 100 ms, so work in progress would show).
+     * The end offsets once Kafka Streams has finished with what earlier tests sent: its group has committed past
+     * everything on the topics it reads, and the offsets are unchanged over three polls, 300 ms apart (the commit
+     * interval is 100 ms, so work in progress would show).
      */
     private static Map<TopicPartition, Long> awaitQuiet() {
+        awaitStreamsCaughtUp();
         final Map<TopicPartition, Long> now = endOffsets();
         if (now.equals(lastQuiet)) {
             return now;
@@ -835,6 +839,21 @@ class BadHttpInputTest {
             });
         lastQuiet = previous.get();
         return lastQuiet;
+    }
+
+    /** The service's group has committed past every record of its inputs and repartition topics. */
+    private static void awaitStreamsCaughtUp() {
+        try {
+            final Set<String> read = new HashSet<>(List.of(REQUESTS, PREFIX + "profiles"));
+            kafka.admin().listTopics().names().get(30, TimeUnit.SECONDS).stream()
+                .filter(name -> name.startsWith(APP_ID) && name.endsWith("-repartition")).forEach(read::add);
+            kafka.admin().listConsumerGroupOffsets(APP_ID).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS)
+                .keySet().forEach(partition -> read.add(partition.topic()));
+            assertThat(ConsumerLag.awaitCaughtUp(kafka.admin(), APP_ID, read, Duration.ofMinutes(2)))
+                .as("the service caught up on %s", read).isTrue();
+        } catch (final Exception e) {
+            throw new AssertionError("cannot measure the service's lag", e);
+        }
     }
 
     /** The end offset of every partition of every topic of the service (its prefix and its internal topics). */

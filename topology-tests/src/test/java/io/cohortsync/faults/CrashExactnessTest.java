@@ -81,7 +81,17 @@ class CrashExactnessTest {
         final Random random = seededRandom();
         final ImportWorkload workload = ImportWorkload.ofMembers(Soak.pick(200_000, 1_000_000));
         final Instances instances = new Instances(name, standbyReplicas, count);
-        final ImportCheck check = instances.check(workload);
+        try {
+            runKills(instances, instances.check(workload), count, standbyReplicas, startUpKills, random);
+        } finally {
+            // Also on a failure: the child JVMs would otherwise outlive the build and slow every later suite.
+            instances.closeAll();
+        }
+    }
+
+    private void runKills(final Instances instances, final ImportCheck check, final int count,
+                          final int standbyReplicas, final boolean startUpKills, final Random random)
+        throws Exception {
         instances.startAll();
         final int killCount = Soak.pick(5, 20);
         final List<String> kills = new ArrayList<>();
@@ -109,7 +119,6 @@ class CrashExactnessTest {
         final String summary = check.assertExactlyOnce();
         LOG.info("{} instance(s), standby replicas {}, {} hard kills {}: {}", count, standbyReplicas, kills.size(),
             kills, summary);
-        instances.closeAll();
     }
 
     /** Loads the profiles and waits until they are indexed; returns a counter of committed Partner Sync events. */
@@ -185,7 +194,9 @@ class CrashExactnessTest {
 
         void closeAll() throws InterruptedException {
             for (final ServiceProcess process : running) {
-                process.close();
+                if (process != null) {
+                    process.close();
+                }
             }
         }
 

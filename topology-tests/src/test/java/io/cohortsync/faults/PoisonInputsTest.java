@@ -32,6 +32,7 @@ import io.cohortsync.runtime.ConsumerLag;
 import io.cohortsync.runtime.TopicBootstrapper;
 import io.cohortsync.serde.testing.ApicurioRegistry;
 import io.cohortsync.testing.KafkaTestCluster;
+import io.cohortsync.testing.TestDirs;
 import io.cohortsync.topology.Topic;
 import io.cohortsync.topology.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -65,7 +66,6 @@ import org.slf4j.LoggerFactory;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -151,7 +151,7 @@ class PoisonInputsTest {
         registry = ApicurioRegistry.startNew();
         emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting(FaultSecrets.API_KEY));
         appId = "poison-" + UUID.randomUUID().toString().substring(0, 8);
-        final Path stateDir = Files.createTempDirectory("cohort-sync-poison");
+        final Path stateDir = TestDirs.create("cohort-sync-poison");
         final Map<String, String> settings = new HashMap<>();
         settings.put("kafka.bootstrap-servers", kafka.bootstrapServers());
         settings.put("schema-registry.url", registry.ccompatUrl());
@@ -511,7 +511,7 @@ class PoisonInputsTest {
         final String group = prefix + "exporter";
         final ExporterSettings settings = new ExporterSettings(group, Duration.ofMillis(20), 4, 10_000, 0,
             Duration.ofSeconds(5), Duration.ofMillis(20), Duration.ofMillis(300), Duration.ofMillis(300),
-            Duration.ofSeconds(2), Duration.ofMillis(200), Files.createTempDirectory("poison-large").resolve("dry"),
+            Duration.ofSeconds(2), Duration.ofMillis(200), TestDirs.create("poison-large").resolve("dry"),
             Duration.ofSeconds(5), maxRecordBytes);
         final ExportSettings toEmulator = new ExportSettings(Secret.of(FaultSecrets.API_KEY), Residency.EU,
             emulator.baseUrl(), null, null, Endpoint.HTTP_V2, EventSelection.ALL, null, 5);

@@ -16,6 +16,7 @@ import io.cohortsync.runtime.StartupException;
 import io.cohortsync.serde.ConfluentAvroSerde;
 import io.cohortsync.serde.testing.ApicurioRegistry;
 import io.cohortsync.testing.KafkaTestCluster;
+import io.cohortsync.testing.TestDirs;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
@@ -50,7 +51,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -275,7 +275,7 @@ class RegistryOutageTest {
         settings.put("application-id", appId);
         settings.put("topic-prefix", prefix);
         settings.put("topics.replication-factor", "1");
-        settings.put("state-dir", Files.createTempDirectory("registry-outage").toString());
+        settings.put("state-dir", TestDirs.create("registry-outage").toString());
         // A replaced stream thread's consumer stays in the group until its session times out (Kafka closes it with
         // REMAIN_IN_GROUP): 10 s instead of the default 45 s keeps each retry short here.
         settings.put("streams-config.session.timeout.ms", "10000");

@@ -12,6 +12,7 @@ import io.cohortsync.runtime.ConsumerLag;
 import io.cohortsync.serde.ConfluentAvroSerde;
 import io.cohortsync.serde.MockSchemaRegistry;
 import io.cohortsync.testing.KafkaTestCluster;
+import io.cohortsync.testing.TestDirs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -23,7 +24,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -203,7 +203,7 @@ class QueriesAcrossInstancesTest {
             "application-id", appId,
             "topic-prefix", appId + ".",
             "topics.replication-factor", "1",
-            "state-dir", Files.createTempDirectory("cohort-sync-queries-it").toString(),
+            "state-dir", TestDirs.create("cohort-sync-queries-it").toString(),
             "http.host", "127.0.0.1",
             "http.token", TOKEN), ACCOUNTS);
     }

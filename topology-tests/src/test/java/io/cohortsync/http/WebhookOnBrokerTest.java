@@ -11,6 +11,7 @@ import io.cohortsync.runtime.CohortSyncService;
 import io.cohortsync.serde.ConfluentAvroSerde;
 import io.cohortsync.serde.MockSchemaRegistry;
 import io.cohortsync.testing.KafkaTestCluster;
+import io.cohortsync.testing.TestDirs;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -30,7 +31,6 @@ import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -80,7 +80,7 @@ class WebhookOnBrokerTest {
             "application-id", appId,
             "topic-prefix", prefix,
             "topics.replication-factor", "1",
-            "state-dir", Files.createTempDirectory("cohort-sync-webhook-it").toString(),
+            "state-dir", TestDirs.create("cohort-sync-webhook-it").toString(),
             "webhook.max-body-bytes", String.valueOf(MAX_BODY)), ACCOUNTS));
         assertThat(service.awaitRunning(Duration.ofMinutes(2))).isTrue();
         http = new HttpTestClient(service.httpPort());

@@ -406,8 +406,10 @@ class CohortImportTopologyTest {
         assertThat(report.getMatched()).isEqualTo(1);
         assertThat(report.getCreated()).isEqualTo(2);
         assertThat(report.getRejected()).isEqualTo(1);
-        assertThat(report.getRejectedByReason()).containsEntry("NO_IDENTIFIER", 1);
+        assertThat(report.getRejectedByReason()).containsOnly(Map.entry("NO_IDENTIFIER", 1));
         assertThat(report.getAdded()).isEqualTo(3);
+        assertThat(List.of(report.getUnmatched(), report.getRemoved(), report.getUnchanged(), report.getStale()))
+            .as("unmatched, removed, unchanged, stale").containsOnly(0);
         assertThat(report.getDuplicate()).isFalse();
         final SegmentStats stats = fx.segment("ct", "c1");
         assertThat(stats.getMemberCount()).isEqualTo(3);

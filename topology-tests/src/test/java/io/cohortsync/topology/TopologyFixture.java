@@ -19,6 +19,7 @@ import io.cohortsync.internal.SegmentStats;
 import io.cohortsync.membership.MembershipTopology;
 import io.cohortsync.runtime.StreamsSettings;
 import io.cohortsync.serde.MockSchemaRegistry;
+import io.cohortsync.testing.TestDirs;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
@@ -34,7 +35,6 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
@@ -79,7 +79,7 @@ final class TopologyFixture implements AutoCloseable {
     private final TestInputTopic<String, BatchOpened> batchHeaders;
 
     TopologyFixture(final Map<String, String> overrides) throws Exception {
-        stateDir = Files.createTempDirectory("cohort-sync-ttd");
+        stateDir = TestDirs.create("cohort-sync-ttd");
         final Map<String, String> settings = new HashMap<>(Map.of(
             "kafka.bootstrap-servers", "unused:9092",
             "schema-registry.url", "mock://" + registryScope,
@@ -239,15 +239,7 @@ final class TopologyFixture implements AutoCloseable {
     public void close() {
         driver.close();
         MockSchemaRegistry.drop(registryScope);
-        deleteRecursively(stateDir);
-    }
-
-    static void deleteRecursively(final Path dir) {
-        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (final java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        TestDirs.deleteRecursively(stateDir);
     }
 
     /** The membership store: members and the markers of non-members, by {@code <account>|<cohort>|<objectId>}. */
