@@ -24,6 +24,10 @@ import java.util.concurrent.TimeUnit;
  * to 30 s per consecutive outage failure) instead of failing again at once against a registry that is still down.
  * While it waits, the failed thread's partitions wait too; with the default single stream thread, that is all of
  * them. Records whose schemas are cached keep flowing until such a record arrives.
+ *
+ * <p>Any other failure is replaced at once the first time. If failures follow each other (a record that fails the
+ * same way on every attempt), each replacement waits the same backoff, so a failure that repeats costs a log line
+ * every 30 s instead of a thread a few milliseconds, and its full stack trace is logged once per run of failures.
  */
 public final class StreamThreadFailures implements StreamsUncaughtExceptionHandler {
 
@@ -36,6 +40,8 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
     private final Duration maxWait;
     private int consecutiveOutages;
     private long lastOutageNanos;
+    private int consecutiveFailures;
+    private long lastFailureNanos;
 
     StreamThreadFailures(final CountDownLatch closing) {
         this(closing, FIRST_WAIT, MAX_WAIT);
@@ -52,8 +58,7 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
         final Optional<SchemaRegistryUnavailableException> outage = registryOutage(error);
         if (outage.isEmpty()) {
             // Transient failures (a broker restart, a fenced producer) must not stop the service either.
-            LOG.error("A stream thread failed; replacing it. Cause: {}", error.toString(), error);
-            return StreamThreadExceptionResponse.REPLACE_THREAD;
+            return replaceAfterRepeatedFailure(error);
         }
         final int attempt;
         final Duration wait;
@@ -71,13 +76,38 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
                 + "thread stops without committing, and a new thread retries it in {} s (retry {}; backing off up to {} s "
                 + "while the registry stays down).", outage.get().url(), outage.get().getMessage(), where(error),
             wait.toMillis() / 1000.0, attempt, maxWait.toSeconds());
+        awaitBackoff(wait);
+        return StreamThreadExceptionResponse.REPLACE_THREAD;
+    }
+
+    private StreamThreadExceptionResponse replaceAfterRepeatedFailure(final Throwable error) {
+        final int attempt;
+        synchronized (this) {
+            final long now = System.nanoTime();
+            if (consecutiveFailures > 0 && now - lastFailureNanos > maxWait.multipliedBy(2).toNanos()) {
+                consecutiveFailures = 0;
+            }
+            attempt = ++consecutiveFailures;
+            lastFailureNanos = now;
+        }
+        if (attempt == 1) {
+            LOG.error("A stream thread failed; replacing it. Cause: {}", error.toString(), error);
+            return StreamThreadExceptionResponse.REPLACE_THREAD;
+        }
+        final Duration wait = backoff(attempt - 1);
+        LOG.error("A stream thread failed again ({} in a row{}); the next one starts in {} s. Cause: {}", attempt,
+            where(error), wait.toMillis() / 1000.0, error.toString());
+        awaitBackoff(wait);
+        return StreamThreadExceptionResponse.REPLACE_THREAD;
+    }
+
+    private void awaitBackoff(final Duration wait) {
         try {
             // Close() counts the latch down: a stopping service does not wait out the backoff.
             closing.await(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return StreamThreadExceptionResponse.REPLACE_THREAD;
     }
 
     Duration backoff(final int attempt) {

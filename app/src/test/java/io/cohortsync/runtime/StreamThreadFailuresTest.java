@@ -1,0 +1,52 @@
+package io.cohortsync.runtime;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class StreamThreadFailuresTest {
+
+    private final Logger logger = (Logger) LoggerFactory.getLogger(StreamThreadFailures.class);
+    private final ListAppender<ILoggingEvent> log = new ListAppender<>();
+
+    @BeforeEach
+    void capture() {
+        log.start();
+        logger.addAppender(log);
+    }
+
+    @AfterEach
+    void release() {
+        logger.detachAppender(log);
+    }
+
+    /** A record that fails on every attempt must not make the service replace threads in a tight loop. */
+    @Test
+    void aFailureIsReplacedAtOnceAndFailuresInARowWaitABackoffThatGrows() {
+        final StreamThreadFailures failures = new StreamThreadFailures(new CountDownLatch(1), Duration.ofMillis(10),
+            Duration.ofMillis(40));
+
+        for (int i = 0; i < 4; i++) {
+            assertThat(failures.handle(new IllegalStateException("boom " + i)))
+                .isEqualTo(StreamThreadExceptionResponse.REPLACE_THREAD);
+        }
+
+        assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage).satisfiesExactly(
+            first -> assertThat(first).startsWith("A stream thread failed; replacing it.").contains("boom 0"),
+            second -> assertThat(second).contains("failed again (2 in a row)", "starts in 0.01 s", "boom 1"),
+            third -> assertThat(third).contains("(3 in a row)", "starts in 0.02 s"),
+            fourth -> assertThat(fourth).contains("(4 in a row)", "starts in 0.04 s"));
+        assertThat(log.list.get(0).getThrowableProxy()).as("the first one's stack trace").isNotNull();
+        assertThat(log.list.get(1).getThrowableProxy()).as("not repeated").isNull();
+    }
+}
