@@ -120,7 +120,7 @@ public final class CohortSyncService implements AutoCloseable {
                 TopicBootstrapper.ensureTopics(admin, topics, config.partitions(), config.replicationFactor(),
                     config.maxRecordBytes());
             } else {
-                TopicBootstrapper.requireTopics(admin, topics);
+                TopicBootstrapper.requireTopics(admin, topics, config.maxRecordBytes());
             }
         } catch (final StartupException e) {
             throw new StartupException("Kafka at " + bootstrapServers + ": " + e.getMessage(), e.getCause());

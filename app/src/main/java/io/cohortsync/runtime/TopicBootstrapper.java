@@ -3,8 +3,10 @@ package io.cohortsync.runtime;
 import io.cohortsync.topology.Topic;
 import io.cohortsync.topology.Topics;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -51,6 +53,7 @@ public final class TopicBootstrapper {
             }
             create(admin, missing);
             requireProfileCoPartitioning(admin, topics);
+            requireRoomForDeadLetters(admin, topics, maxRecordBytes);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
@@ -60,7 +63,7 @@ public final class TopicBootstrapper {
     }
 
     /** With {@code topics.create} off: fails, naming them, unless every topic cohort-sync uses exists. */
-    public static void requireTopics(final Admin admin, final Topics topics) {
+    public static void requireTopics(final Admin admin, final Topics topics, final int maxRecordBytes) {
         final Set<String> existing = existingTopics(admin);
         final List<String> missing = topics.all().stream().map(Topic::name).filter(n -> !existing.contains(n))
             .toList();
@@ -70,11 +73,31 @@ public final class TopicBootstrapper {
         }
         try {
             requireProfileCoPartitioning(admin, topics);
+            requireRoomForDeadLetters(admin, topics, maxRecordBytes);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while describing topics", e);
         } catch (final ExecutionException | TimeoutException e) {
             throw unreachable("describe cohort-sync's topics", e);
+        }
+    }
+
+    /**
+     * A dead letter wraps the largest record cohort-sync accepts. On a topic that cannot take it, the write fails on
+     * every retry, and under exactly_once_v2 the transaction holding it can never commit: the input would stall.
+     */
+    private static void requireRoomForDeadLetters(final Admin admin, final Topics topics, final int maxRecordBytes)
+        throws InterruptedException, ExecutionException, TimeoutException {
+        final ConfigResource dlq = new ConfigResource(ConfigResource.Type.TOPIC, topics.deadLetters.name());
+        final ConfigEntry entry = admin.describeConfigs(List.of(dlq)).all().get(30, TimeUnit.SECONDS).get(dlq)
+            .get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+        final int needed = maxMessageBytes(maxRecordBytes);
+        if (entry != null && entry.value() != null && Long.parseLong(entry.value()) < needed) {
+            throw new StartupException("topic " + topics.deadLetters.name() + " has " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG
+                + "=" + entry.value() + ", but a dead letter of the largest record cohort-sync accepts "
+                + "(ingest.max-record-bytes=" + maxRecordBytes + ") needs " + needed + ": raise it (kafka-configs.sh "
+                + "--alter --entity-type topics --entity-name " + topics.deadLetters.name() + " --add-config "
+                + TopicConfig.MAX_MESSAGE_BYTES_CONFIG + "=" + needed + ") or lower ingest.max-record-bytes", null);
         }
     }
 

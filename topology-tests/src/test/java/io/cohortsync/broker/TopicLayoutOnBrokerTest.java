@@ -26,9 +26,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The topics keyed by profile ({@code profiles}, {@code partner-sync}, {@code engagement-events}) are looked up in
- * one profile table per task, so they must be partitioned alike: cohort-sync creates the missing ones to match the
- * platform's existing {@code profiles}, and refuses to start on a mismatch it cannot fix.
+ * Topics that exist before cohort-sync starts. Those keyed by profile ({@code profiles}, {@code partner-sync},
+ * {@code engagement-events}) are looked up in one profile table per task, so they must be partitioned alike:
+ * cohort-sync creates the missing ones to match the platform's existing {@code profiles}, and refuses to start on a
+ * mismatch it cannot fix. So it does on a dead-letter topic too small for the letters it may have to write.
  */
 class TopicLayoutOnBrokerTest {
 
@@ -83,6 +84,16 @@ class TopicLayoutOnBrokerTest {
             .hasMessageContaining("same number of partitions")
             .hasMessageContaining(prefix + "partner-sync=2")
             .hasMessageContaining("with 3 partitions");
+    }
+
+    @Test
+    void aDeadLetterTopicThatCannotTakeTheLargestDeadLetterFailsTheStart() {
+        kafka.createTopics(Map.of(prefix + "dlq", 1), Map.of("max.message.bytes", "1048588"));
+
+        assertThatThrownBy(() -> CohortSyncService.start(config()).close())
+            .isInstanceOf(StartupException.class)
+            .hasMessageContaining(prefix + "dlq has max.message.bytes=1048588")
+            .hasMessageContaining("--add-config max.message.bytes=");
     }
 
     private CohortSyncConfig config() {
