@@ -375,6 +375,10 @@ public final class CohortSyncConfig {
             throw new InvalidConfigException(describe("processing-guarantee")
                 + " must be exactly_once_v2, got '" + guarantee + "'");
         }
+        if (values.containsKey("streams-config.processing.guarantee")) {
+            throw new InvalidConfigException(describe("streams-config.processing.guarantee") + " would override "
+                + "processing-guarantee, which must stay exactly_once_v2: remove it");
+        }
         values.keySet().stream().sorted().forEach(this::checkKnown);
         defaults().keySet().forEach(this::checkParses);
         List.of("embedded.port", "http.port").forEach(this::port);

@@ -142,8 +142,9 @@ public final class IdentityRules {
     }
 
     /**
-     * The first value of a profile that the identity index could not carry (over {@link #MAX_VALUE_CHARS}, or an
-     * alias key over its allowance), or null. Each index update carries its value several times, so an unbounded one
+     * The first value of a profile that the identity index would carry but could not (over {@link #MAX_VALUE_CHARS},
+     * or an alias whose index key is over {@value #MAX_VALUE_CHARS} + {@value #KEY_PREFIX_ALLOWANCE}), or null; the
+     * device ids of an identified profile are not indexed, so they are not checked. Each index update carries its value several times, so an unbounded one
      * could outgrow its internal topic's record limit and stop the stream thread on every retry.
      */
     public static String valueTooLong(final Profile profile) {
@@ -153,7 +154,8 @@ public final class IdentityRules {
         if (tooLong(profile.getIdentity())) {
             return "identity";
         }
-        if (profile.getDeviceIds().stream().anyMatch(IdentityRules::tooLong)) {
+        final boolean devicesIndexed = blankToNull(profile.getIdentity()) == null;
+        if (devicesIndexed && profile.getDeviceIds().stream().anyMatch(IdentityRules::tooLong)) {
             return "device id";
         }
         final boolean aliasTooLong = profile.getAliases().entrySet().stream().anyMatch(alias ->

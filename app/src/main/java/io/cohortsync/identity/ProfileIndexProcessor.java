@@ -69,8 +69,9 @@ final class ProfileIndexProcessor implements Processor<byte[], byte[], String, O
             final String tooLong = IdentityRules.valueTooLong(profile);
             if (tooLong != null) {
                 deadLetter(record, ReasonCode.VALUE_TOO_LONG, "the profile's " + tooLong + " is over "
-                    + IdentityRules.MAX_VALUE_CHARS + " characters (for an alias, its label and name together); "
-                    + "the identity index cannot carry it");
+                    + IdentityRules.MAX_VALUE_CHARS + " characters (for an alias: its account, label and name "
+                    + "together over 1,280); the identity index cannot carry it. The profile's previous version, if "
+                    + "any, stays in the profile table and the index");
                 return;
             }
         }

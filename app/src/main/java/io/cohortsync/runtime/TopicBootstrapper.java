@@ -8,6 +8,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
@@ -42,8 +43,7 @@ public final class TopicBootstrapper {
                                     final short replicationFactor, final int maxRecordBytes) {
         final Set<String> existing = existingTopics(admin);
         try {
-            final int profilePartitions = existing.contains(topics.profiles.name())
-                ? partitionCounts(admin, List.of(topics.profiles.name())).get(topics.profiles.name()) : partitions;
+            final int profilePartitions = profileKeyedPartitions(admin, topics, existing, partitions);
             final List<NewTopic> missing = new ArrayList<>();
             for (final Topic<?, ?> topic : topics.all()) {
                 if (!existing.contains(topic.name())) {
@@ -89,8 +89,19 @@ public final class TopicBootstrapper {
     private static void requireRoomForDeadLetters(final Admin admin, final Topics topics, final int maxRecordBytes)
         throws InterruptedException, ExecutionException, TimeoutException {
         final ConfigResource dlq = new ConfigResource(ConfigResource.Type.TOPIC, topics.deadLetters.name());
-        final ConfigEntry entry = admin.describeConfigs(List.of(dlq)).all().get(30, TimeUnit.SECONDS).get(dlq)
-            .get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+        describeOnceVisible(admin, List.of(dlq.name()));
+        final ConfigEntry entry;
+        try {
+            entry = admin.describeConfigs(List.of(dlq)).all().get(30, TimeUnit.SECONDS).get(dlq)
+                .get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+        } catch (final ExecutionException e) {
+            if (e.getCause() instanceof AuthorizationException) {
+                LOG.warn("Cannot check {}'s {} (no DescribeConfigs permission on it): make sure it is at least {}",
+                    dlq.name(), TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxMessageBytes(maxRecordBytes));
+                return;
+            }
+            throw e;
+        }
         final int needed = maxMessageBytes(maxRecordBytes);
         if (entry != null && entry.value() != null && Long.parseLong(entry.value()) < needed) {
             throw new StartupException("topic " + topics.deadLetters.name() + " has " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG
@@ -102,22 +113,43 @@ public final class TopicBootstrapper {
     }
 
     private static boolean keyedByProfile(final Topics topics, final Topic<?, ?> topic) {
-        return topic == topics.partnerSync || topic == topics.engagementEvents;
+        return topic == topics.profiles || topic == topics.partnerSync || topic == topics.engagementEvents;
+    }
+
+    /**
+     * The partition count for the missing topics keyed by profile: that of those that exist (checked alike before
+     * anything is created), else {@code partitions}.
+     */
+    private static int profileKeyedPartitions(final Admin admin, final Topics topics, final Set<String> existing,
+                                              final int partitions)
+        throws InterruptedException, ExecutionException, TimeoutException {
+        final List<String> present = profileKeyedTopics(topics).stream().filter(existing::contains).toList();
+        if (present.isEmpty()) {
+            return partitions;
+        }
+        final Map<String, Integer> counts = partitionCounts(admin, present);
+        requireOneCount(counts);
+        return counts.values().iterator().next();
+    }
+
+    private static List<String> profileKeyedTopics(final Topics topics) {
+        return List.of(topics.profiles.name(), topics.partnerSync.name(), topics.engagementEvents.name());
     }
 
     private static void requireProfileCoPartitioning(final Admin admin, final Topics topics)
         throws InterruptedException, ExecutionException, TimeoutException {
-        final List<String> names = List.of(topics.profiles.name(), topics.partnerSync.name(),
-            topics.engagementEvents.name());
-        final Map<String, Integer> counts = partitionCounts(admin, names);
+        requireOneCount(partitionCounts(admin, profileKeyedTopics(topics)));
+    }
+
+    private static void requireOneCount(final Map<String, Integer> counts) {
         if (new HashSet<>(counts.values()).size() > 1) {
-            final int expected = counts.get(topics.profiles.name());
-            throw new StartupException("topics " + names + " must have the same number of partitions, but have "
-                + counts + ": their records are keyed <accountId>|<objectId> and looked up in the profile table of "
-                + "the task that reads them (the export's mapping, GET /profiles/...), so each must land in the "
-                + "partition of the same number. Recreate the others with " + expected + " partitions, or stop "
-                + "cohort-sync and let it create them (topics.create=true); producers must use Kafka's default "
-                + "partitioner", null);
+            final Map.Entry<String, Integer> first = counts.entrySet().iterator().next();
+            throw new StartupException("topics " + counts.keySet() + " must have the same number of partitions, but "
+                + "have " + counts + ": their records are keyed <accountId>|<objectId> and looked up in the profile "
+                + "table of the task that reads them (the export's mapping, GET /profiles/...), so each must land in "
+                + "the partition of the same number. Recreate the others with the " + first.getValue() + " partitions "
+                + "of " + first.getKey() + " (or delete them and let cohort-sync create them, topics.create=true); "
+                + "producers must use Kafka's default partitioner", null);
         }
     }
 

@@ -77,6 +77,8 @@ class CohortSyncConfigTest {
         assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("processing-guarantee", "at_least_once"), null))
             .hasMessageContaining("does not support")
             .hasMessageContaining("transaction.state.log.replication.factor");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("streams-config.processing.guarantee", "at_least_once"),
+            null)).hasMessageContaining("must stay exactly_once_v2");
         assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("rocksdb.memtable-mb", "0"), null))
             .hasMessageContaining("rocksdb.memtable-mb")
             .hasMessageContaining("'auto' or a size in MB");

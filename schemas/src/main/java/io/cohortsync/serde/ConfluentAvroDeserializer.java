@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.AvroTypeException;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.generic.GenericData;
@@ -108,7 +109,7 @@ public class ConfluentAvroDeserializer<T> implements Deserializer<T> {
                     .binaryDecoder(data, WireFormat.HEADER_SIZE, data.length - WireFormat.HEADER_SIZE, null);
             return byWriter.reader.read(null, decoder);
         } catch (final IOException | RuntimeException e) {
-            if (byWriter.incompatibilities != null) {
+            if (byWriter.incompatibilities != null && e instanceof AvroTypeException) {
                 throw new IncompatibleSchemaException(topic, schemaId, byWriter.writerName,
                         reading.readerSchema.getFullName(), byWriter.incompatibilities + "; this record: " + e);
             }

@@ -41,6 +41,10 @@ public final class SchemaRegistryConfig {
     private static final List<String> REGISTRY_PREFIXES = List.of("schema.registry.", "basic.auth.", "bearer.auth.",
             "auto.register", "specific.avro");
     private static final String TOPIC_NAME_STRATEGY = "TopicNameStrategy";
+    /** Confluent serde settings that change what is written or read, which this serde does not do. */
+    private static final List<String> UNSUPPORTED = List.of("use.schema.id", "specific.avro.key.type",
+            "specific.avro.value.type");
+    private static final List<String> UNSUPPORTED_WHEN_TRUE = List.of("normalize.schemas", "schema.reflection");
 
     public static final String MOCK_URL_PREFIX = "mock://";
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
@@ -100,6 +104,9 @@ public final class SchemaRegistryConfig {
                 throw new ConfigException(key, "(hidden)", "not supported. The client uses the JVM's TLS settings: "
                         + "give a private CA with -Djavax.net.ssl.trustStore=<file> "
                         + "-Djavax.net.ssl.trustStorePassword=<password>");
+            } else if (UNSUPPORTED.contains(key) || key.startsWith("schema.registry.proxy.")
+                    || (UNSUPPORTED_WHEN_TRUE.contains(key) && bool(configs, key, false))) {
+                throw new ConfigException(key, value, "a Confluent serde setting this serde does not support");
             } else if (key.startsWith("bearer.auth.")) {
                 throw new ConfigException(key, "(hidden)", "not supported: the client authenticates with HTTP basic "
                         + "auth only (" + BASIC_AUTH_USER_INFO + " or user:password@ in the URL)");

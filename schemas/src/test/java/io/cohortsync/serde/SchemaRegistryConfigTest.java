@@ -76,7 +76,10 @@ class SchemaRegistryConfigTest {
                 "use.latest.version", "true",
                 "schema.registry.ssl.truststore.location", "/etc/ca.jks",
                 "bearer.auth.credentials.source", "STATIC_TOKEN",
-                "auto.register.schema", "false");
+                "auto.register.schema", "false",
+                "use.schema.id", "3",
+                "normalize.schemas", "true",
+                "schema.registry.proxy.host", "proxy.internal");
         refused.forEach((key, value) -> assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of(
                 "schema.registry.url", "http://x", key, value)))
                 .as(key)

@@ -90,6 +90,9 @@ final class BrokerClients {
         try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(config, new StringDeserializer(), deserializer)) {
             final List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
                 .map((PartitionInfo p) -> new TopicPartition(topic, p.partition())).toList();
+            if (partitions.isEmpty()) {
+                return records;
+            }
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             final Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(30));

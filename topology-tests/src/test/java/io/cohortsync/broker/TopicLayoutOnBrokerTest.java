@@ -83,7 +83,19 @@ class TopicLayoutOnBrokerTest {
             .isInstanceOf(StartupException.class)
             .hasMessageContaining("same number of partitions")
             .hasMessageContaining(prefix + "partner-sync=2")
-            .hasMessageContaining("with 3 partitions");
+            .hasMessageContaining("the 3 partitions of " + prefix + "profiles");
+    }
+
+    @Test
+    void aMissingProfilesTopicIsCreatedLikeTheTopicsKeyedByProfileThatExist() throws Exception {
+        kafka.createTopics(Map.of(prefix + "partner-sync", 2));
+
+        try (CohortSyncService service = CohortSyncService.start(config())) {
+            assertThat(service.awaitRunning(Duration.ofMinutes(2))).isTrue();
+        }
+
+        assertThat(partitionCounts(List.of("profiles", "partner-sync", "engagement-events")))
+            .containsOnly(Map.entry("profiles", 2), Map.entry("partner-sync", 2), Map.entry("engagement-events", 2));
     }
 
     @Test

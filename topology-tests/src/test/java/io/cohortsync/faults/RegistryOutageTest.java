@@ -214,10 +214,6 @@ class RegistryOutageTest {
     }
 
     /**
-     * Each failure is one warning, without a stack trace, that names the registry URL (without its credentials), the
-     * record, and says that it is retried; the backoff bounds how many there are.
-     */
-    /**
      * Apicurio's root instead of its Confluent API (/apis/ccompat/v7) answers 404 without a registry error code. Read
      * as "unknown schema id", every input record would be dead-lettered; it is a wrong setting, so the start fails.
      */
@@ -234,6 +230,10 @@ class RegistryOutageTest {
             .satisfies(e -> assertThat(e.getMessage()).doesNotContain(REGISTRY_PASSWORD));
     }
 
+    /**
+     * Each failure is one warning, without a stack trace, that names the registry URL (without its credentials), the
+     * record, and says that it is retried; the backoff bounds how many there are.
+     */
     private static void assertClearRetriedError(final ListAppender<ILoggingEvent> log, final int warningsWhileDown,
                                                 final int evolvedId) {
         final List<ILoggingEvent> warnings = retryWarnings(log);
