@@ -10,6 +10,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +37,8 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
     private static final int VERSION_NOT_FOUND = 40402;
     private static final int SCHEMA_NOT_FOUND = 40403;
     private static final int MAX_BODY_IN_MESSAGE = 300;
+    private static final int ROUNDS = 3;
+    private static final Duration RETRY_WAIT = Duration.ofMillis(100);
     private static final Logger LOG = LoggerFactory.getLogger(RestSchemaRegistryClient.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -110,7 +113,35 @@ final class RestSchemaRegistryClient implements SchemaRegistryClient {
         return "RestSchemaRegistryClient" + config.urls();
     }
 
+    /**
+     * Like Confluent's client, a call the registry answered with a 5xx, 408 or 429 on every URL is tried again twice,
+     * after 100 and 200 ms, so a blip costs a moment instead of a failed record or stream thread. A connection that
+     * failed or timed out is not retried here: that is an outage, and the caller's retry spaces the attempts out.
+     */
     private JsonNode call(final String method, final String path, final String body, final ErrorMapper errors) {
+        for (int round = 1; ; round++) {
+            try {
+                return callEveryUrl(method, path, body, errors);
+            } catch (final SchemaRegistryUnavailableException e) {
+                final boolean answered = e.getCause() == null && !(e instanceof SchemaRegistryRefusedException);
+                if (!answered || round == ROUNDS) {
+                    throw e;
+                }
+                pause(RETRY_WAIT.multipliedBy(1L << (round - 1)));
+            }
+        }
+    }
+
+    private static void pause(final Duration wait) {
+        try {
+            Thread.sleep(wait.toMillis());
+        } catch (final InterruptedException e) {
+            throw new InterruptException("Interrupted while waiting to call the schema registry again", e);
+        }
+    }
+
+    private JsonNode callEveryUrl(final String method, final String path, final String body,
+            final ErrorMapper errors) {
         final List<String> urls = config.rawUrls();
         final int first = Math.floorMod(preferredUrl.get(), urls.size());
         final List<String> failures = new ArrayList<>();

@@ -167,6 +167,20 @@ class RestSchemaRegistryClientTest {
     }
 
     @Test
+    void aRegistryThatAnswersBusyIsAskedAgainTwiceBeforeTheCallFails() {
+        final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        try (FakeRegistryServer server = new FakeRegistryServer(request -> calls.incrementAndGet() <= 2
+                ? new FakeRegistryServer.Answer(503, "{\"error_code\":50301,\"message\":\"busy\"}")
+                : memberRegistry(request))) {
+            final byte[] bytes = ConfluentAvroSerde.specific(Member.class, configs(server.url()), false).serializer()
+                    .serialize("members", MEMBER);
+
+            assertThat(bytes).startsWith(0, 0, 0, 0, MEMBER_ID);
+            assertThat(server.requests()).hasSize(3);
+        }
+    }
+
+    @Test
     void reportsOtherClientErrorsWithTheRegistryErrorCode() {
         try (FakeRegistryServer server = new FakeRegistryServer(request -> new FakeRegistryServer.Answer(409,
                 "{\"error_code\":409,\"message\":\"Schema being registered is incompatible with an earlier schema\"}"))) {
