@@ -5,17 +5,19 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * cohort-sync as its users run it: {@code java -jar app/target/cohort-sync.jar run --config FILE} in a child JVM,
@@ -24,31 +26,40 @@ import java.util.concurrent.TimeUnit;
  */
 final class ServiceProcess implements AutoCloseable {
 
+    private static final Pattern HTTP_BOUND = Pattern.compile("HTTP on [^ ]+:(\\d+) \\(");
     private static final Logger LOG = LoggerFactory.getLogger(ServiceProcess.class);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private final String name;
     private final Process process;
-    private final int httpPort;
+    private final Path log;
+    private final long logStart;
+    /** The HTTP port the process bound (http.port=0), read from its log once it is there; 0 before. */
+    private int httpPort;
 
-    private ServiceProcess(final String name, final Process process, final int httpPort) {
+    private ServiceProcess(final String name, final Process process, final Path log, final long logStart) {
         this.name = name;
         this.process = process;
-        this.httpPort = httpPort;
+        this.log = log;
+        this.logStart = logStart;
     }
 
-    /** Starts {@code run --config configFile} with {@code http.port} set to a free port; output appended to log. */
+    /**
+     * Starts {@code run --config configFile} with {@code http.port=0}, output appended to log. The process binds a
+     * port of its own choosing and logs it: a port picked here and bound seconds later by the child could be taken
+     * meanwhile.
+     */
     static ServiceProcess start(final String name, final Path configFile, final Path log) {
-        final int port = freePort();
         final List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx768m", "-jar", applicationJar(),
-            "run", "--config", configFile.toString(), "--set", "http.port=" + port));
+            "run", "--config", configFile.toString(), "--set", "http.port=0"));
         try {
             Files.createDirectories(log.getParent());
             SecretScan.alsoScan(log);
+            final long logStart = Files.exists(log) ? Files.size(log) : 0;
             final Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-            LOG.info("Started {} (pid {}, HTTP port {}), output in {}", name, process.pid(), port, log);
-            return new ServiceProcess(name, process, port);
+            LOG.info("Started {} (pid {}), output in {}", name, process.pid(), log);
+            return new ServiceProcess(name, process, log, logStart);
         } catch (final IOException e) {
             throw new UncheckedIOException("cannot start " + name + ": " + command, e);
         }
@@ -74,6 +85,9 @@ final class ServiceProcess implements AutoCloseable {
 
     /** GET /health/ready answered 200: Kafka Streams is RUNNING. */
     boolean ready() {
+        if (httpPort == 0 && (httpPort = boundPort()) == 0) {
+            return false;
+        }
         try {
             final HttpResponse<Void> response = HTTP.send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + httpPort + "/health/ready")).timeout(Duration.ofSeconds(2))
@@ -117,11 +131,19 @@ final class ServiceProcess implements AutoCloseable {
             .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
+    /** The port of this run's "HTTP on host:port" log line, or 0 while it is not written yet. */
+    private int boundPort() {
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(log.toFile(), "r")) {
+            if (file.length() <= logStart) {
+                return 0;
+            }
+            final byte[] bytes = new byte[(int) Math.min(file.length() - logStart, 4 << 20)];
+            file.seek(logStart);
+            file.readFully(bytes);
+            final Matcher bound = HTTP_BOUND.matcher(new String(bytes, StandardCharsets.UTF_8));
+            return bound.find() ? Integer.parseInt(bound.group(1)) : 0;
         } catch (final IOException e) {
-            throw new UncheckedIOException(e);
+            return 0;
         }
     }
 }
