@@ -118,8 +118,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         Gauge.builder("cohort.sync.export.running", this, e -> e.isRunning() ? 1 : 0)
             .description("1 while the Amplitude exporter's loop runs; 0 after a stop or a failure (see the log)")
             .register(registry);
-        Gauge.builder("cohort.sync.export.paused.partitions", this,
-                e -> e.pausedPartitions)
+        Gauge.builder("cohort.sync.export.paused.partitions", this, e -> e.pausedPartitions)
             .description("Export partitions not read because they hold their share of export.max-buffered-events")
             .register(registry);
     }

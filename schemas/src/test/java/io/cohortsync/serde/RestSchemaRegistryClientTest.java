@@ -13,6 +13,7 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class RestSchemaRegistryClientTest {
@@ -168,7 +169,7 @@ class RestSchemaRegistryClientTest {
 
     @Test
     void aRegistryThatAnswersBusyIsAskedAgainTwiceBeforeTheCallFails() {
-        final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        final AtomicInteger calls = new AtomicInteger();
         try (FakeRegistryServer server = new FakeRegistryServer(request -> calls.incrementAndGet() <= 2
                 ? new FakeRegistryServer.Answer(503, "{\"error_code\":50301,\"message\":\"busy\"}")
                 : memberRegistry(request))) {

@@ -4,6 +4,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,7 +36,7 @@ final class ServiceProcess implements AutoCloseable {
     private final Path log;
     private final long logStart;
     /** The HTTP port the process bound (http.port=0), read from its log once it is there; 0 before. */
-    private int httpPort;
+    private volatile int httpPort;
 
     private ServiceProcess(final String name, final Process process, final Path log, final long logStart) {
         this.name = name;
@@ -85,8 +86,11 @@ final class ServiceProcess implements AutoCloseable {
 
     /** GET /health/ready answered 200: Kafka Streams is RUNNING. */
     boolean ready() {
-        if (httpPort == 0 && (httpPort = boundPort()) == 0) {
-            return false;
+        if (httpPort == 0) {
+            httpPort = boundPort();
+            if (httpPort == 0) {
+                return false;
+            }
         }
         try {
             final HttpResponse<Void> response = HTTP.send(HttpRequest.newBuilder(
@@ -133,7 +137,7 @@ final class ServiceProcess implements AutoCloseable {
 
     /** The port of this run's "HTTP on host:port" log line, or 0 while it is not written yet. */
     private int boundPort() {
-        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(log.toFile(), "r")) {
+        try (RandomAccessFile file = new RandomAccessFile(log.toFile(), "r")) {
             if (file.length() <= logStart) {
                 return 0;
             }
