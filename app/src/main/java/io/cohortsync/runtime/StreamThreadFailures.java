@@ -38,10 +38,23 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
     private final CountDownLatch closing;
     private final Duration firstWait;
     private final Duration maxWait;
-    private int consecutiveOutages;
-    private long lastOutageNanos;
-    private int consecutiveFailures;
-    private long lastFailureNanos;
+    private final Streak outages = new Streak();
+    private final Streak failures = new Streak();
+
+    /** Failures in a row: one that comes more than twice the longest wait after the last starts a new streak. */
+    private final class Streak {
+        private int length;
+        private long lastNanos;
+
+        synchronized int next() {
+            final long now = System.nanoTime();
+            if (length > 0 && now - lastNanos > maxWait.multipliedBy(2).toNanos()) {
+                length = 0;
+            }
+            lastNanos = now;
+            return ++length;
+        }
+    }
 
     StreamThreadFailures(final CountDownLatch closing) {
         this(closing, FIRST_WAIT, MAX_WAIT);
@@ -60,18 +73,8 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
             // Transient failures (a broker restart, a fenced producer) must not stop the service either.
             return replaceAfterRepeatedFailure(error);
         }
-        final int attempt;
-        final Duration wait;
-        synchronized (this) {
-            final long now = System.nanoTime();
-            // A new outage (none for a while) starts the backoff again.
-            if (consecutiveOutages > 0 && now - lastOutageNanos > maxWait.multipliedBy(2).toNanos()) {
-                consecutiveOutages = 0;
-            }
-            attempt = ++consecutiveOutages;
-            lastOutageNanos = now;
-            wait = backoff(attempt);
-        }
+        final int attempt = outages.next();
+        final Duration wait = backoff(attempt);
         LOG.warn("Schema registry {} is unavailable ({}){}. The record is not dead-lettered or skipped: the stream "
                 + "thread stops without committing, and a new thread retries it in {} s (retry {}; backing off up to {} s "
                 + "while the registry stays down).", outage.get().url(), outage.get().getMessage(), where(error),
@@ -81,15 +84,7 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
     }
 
     private StreamThreadExceptionResponse replaceAfterRepeatedFailure(final Throwable error) {
-        final int attempt;
-        synchronized (this) {
-            final long now = System.nanoTime();
-            if (consecutiveFailures > 0 && now - lastFailureNanos > maxWait.multipliedBy(2).toNanos()) {
-                consecutiveFailures = 0;
-            }
-            attempt = ++consecutiveFailures;
-            lastFailureNanos = now;
-        }
+        final int attempt = failures.next();
         if (attempt == 1) {
             LOG.error("A stream thread failed; replacing it. Cause: {}", error.toString(), error);
             return StreamThreadExceptionResponse.REPLACE_THREAD;

@@ -54,16 +54,9 @@ final class BrokerClients {
                                                         final Deserializer<V> deserializer,
                                                         final Predicate<List<ConsumerRecord<String, V>>> done,
                                                         final Duration timeout) {
-        final Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         final List<ConsumerRecord<String, V>> records = new ArrayList<>();
-        try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(config, new StringDeserializer(), deserializer)) {
-            final List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                .map((PartitionInfo p) -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
+        try (KafkaConsumer<String, V> consumer = consumer(bootstrap, deserializer)) {
+            atBeginning(consumer, topic);
             final long deadline = System.nanoTime() + timeout.toNanos();
             while (!done.test(records)) {
                 if (System.nanoTime() > deadline) {
@@ -82,19 +75,12 @@ final class BrokerClients {
      */
     static <V> List<ConsumerRecord<String, V>> readAll(final String bootstrap, final String topic,
                                                       final Deserializer<V> deserializer, final Duration quiet) {
-        final Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         final List<ConsumerRecord<String, V>> records = new ArrayList<>();
-        try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(config, new StringDeserializer(), deserializer)) {
-            final List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                .map((PartitionInfo p) -> new TopicPartition(topic, p.partition())).toList();
+        try (KafkaConsumer<String, V> consumer = consumer(bootstrap, deserializer)) {
+            final List<TopicPartition> partitions = atBeginning(consumer, topic);
             if (partitions.isEmpty()) {
                 return records;
             }
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
             final Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(30));
             final long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
             while (ends.entrySet().stream().anyMatch(end -> consumer.position(end.getKey()) < end.getValue())) {
@@ -113,5 +99,24 @@ final class BrokerClients {
             }
         }
         return records;
+    }
+
+    private static <V> KafkaConsumer<String, V> consumer(final String bootstrap, final Deserializer<V> deserializer) {
+        final Map<String, Object> config = new HashMap<>();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        return new KafkaConsumer<>(config, new StringDeserializer(), deserializer);
+    }
+
+    /** Assigns every partition of the topic at its beginning; returns them (none for a topic that does not exist). */
+    private static List<TopicPartition> atBeginning(final KafkaConsumer<String, ?> consumer, final String topic) {
+        final List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+            .map((PartitionInfo p) -> new TopicPartition(topic, p.partition())).toList();
+        if (!partitions.isEmpty()) {
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+        }
+        return partitions;
     }
 }
