@@ -1,6 +1,7 @@
 package io.cohortsync.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cohortsync.serde.KeySuggestions;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -402,10 +403,10 @@ public final class CohortSyncConfig {
                 return;
             }
             throw new InvalidConfigException("unknown setting " + describe(key) + ": not a Kafka client setting"
-                + KnownKeys.suggestion(key, defaults().keySet()));
+                + KeySuggestions.suggestion(key, defaults().keySet()));
         }
         throw new InvalidConfigException("unknown setting " + describe(key)
-            + KnownKeys.suggestion(key, defaults().keySet()));
+            + KeySuggestions.suggestion(key, defaults().keySet()));
     }
 
     private void checkParses(final String key) {

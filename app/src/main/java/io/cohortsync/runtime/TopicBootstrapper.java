@@ -42,24 +42,21 @@ public final class TopicBootstrapper {
     public static void ensureTopics(final Admin admin, final Topics topics, final int partitions,
                                     final short replicationFactor, final int maxRecordBytes) {
         final Set<String> existing = existingTopics(admin);
-        try {
-            final int profilePartitions = profileKeyedPartitions(admin, topics, existing, partitions);
+        ask("create cohort-sync's topics", () -> {
+            final List<String> keyedByProfile = profileKeyedTopics(topics);
+            final int profilePartitions = profileKeyedPartitions(admin, keyedByProfile, existing, partitions);
             final List<NewTopic> missing = new ArrayList<>();
             for (final Topic<?, ?> topic : topics.all()) {
                 if (!existing.contains(topic.name())) {
-                    missing.add(newTopic(topic, keyedByProfile(topics, topic) ? profilePartitions : partitions,
-                        replicationFactor, maxRecordBytes));
+                    missing.add(newTopic(topic, keyedByProfile.contains(topic.name()) ? profilePartitions
+                        : partitions, replicationFactor, maxRecordBytes));
                 }
             }
             create(admin, missing);
             requireProfileCoPartitioning(admin, topics);
             requireRoomForDeadLetters(admin, topics, maxRecordBytes);
-        } catch (final InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topics", e);
-        } catch (final ExecutionException | TimeoutException e) {
-            throw unreachable("create cohort-sync's topics", e);
-        }
+            return null;
+        });
     }
 
     /** With {@code topics.create} off: fails, naming them, unless every topic cohort-sync uses exists. */
@@ -71,14 +68,28 @@ public final class TopicBootstrapper {
             throw new StartupException("topics.create is false and these topics do not exist: " + missing
                 + ". Create them (deploy/README.md lists their settings) or set topics.create=true", null);
         }
-        try {
+        ask("describe cohort-sync's topics", () -> {
             requireProfileCoPartitioning(admin, topics);
             requireRoomForDeadLetters(admin, topics, maxRecordBytes);
+            return null;
+        });
+    }
+
+    /** One exchange with Kafka's admin API, which may not answer. */
+    @FunctionalInterface
+    private interface AdminCall<T> {
+        T call() throws InterruptedException, ExecutionException, TimeoutException;
+    }
+
+    /** Runs {@code call}; a broker that does not answer becomes a {@link StartupException} saying what failed. */
+    private static <T> T ask(final String what, final AdminCall<T> call) {
+        try {
+            return call.call();
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while describing topics", e);
+            throw new IllegalStateException("interrupted while trying to " + what, e);
         } catch (final ExecutionException | TimeoutException e) {
-            throw unreachable("describe cohort-sync's topics", e);
+            throw unreachable(what, e);
         }
     }
 
@@ -89,6 +100,7 @@ public final class TopicBootstrapper {
     private static void requireRoomForDeadLetters(final Admin admin, final Topics topics, final int maxRecordBytes)
         throws InterruptedException, ExecutionException, TimeoutException {
         final ConfigResource dlq = new ConfigResource(ConfigResource.Type.TOPIC, topics.deadLetters.name());
+        final int needed = maxMessageBytes(maxRecordBytes);
         describeOnceVisible(admin, List.of(dlq.name()));
         final ConfigEntry entry;
         try {
@@ -97,12 +109,11 @@ public final class TopicBootstrapper {
         } catch (final ExecutionException e) {
             if (e.getCause() instanceof AuthorizationException) {
                 LOG.warn("Cannot check {}'s {} (no DescribeConfigs permission on it): make sure it is at least {}",
-                    dlq.name(), TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxMessageBytes(maxRecordBytes));
+                    dlq.name(), TopicConfig.MAX_MESSAGE_BYTES_CONFIG, needed);
                 return;
             }
             throw e;
         }
-        final int needed = maxMessageBytes(maxRecordBytes);
         if (entry != null && entry.value() != null && Long.parseLong(entry.value()) < needed) {
             throw new StartupException("topic " + topics.deadLetters.name() + " has " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG
                 + "=" + entry.value() + ", but a dead letter of the largest record cohort-sync accepts "
@@ -112,18 +123,14 @@ public final class TopicBootstrapper {
         }
     }
 
-    private static boolean keyedByProfile(final Topics topics, final Topic<?, ?> topic) {
-        return topic == topics.profiles || topic == topics.partnerSync || topic == topics.engagementEvents;
-    }
-
     /**
      * The partition count for the missing topics keyed by profile: that of those that exist (checked alike before
      * anything is created), else {@code partitions}.
      */
-    private static int profileKeyedPartitions(final Admin admin, final Topics topics, final Set<String> existing,
-                                              final int partitions)
+    private static int profileKeyedPartitions(final Admin admin, final List<String> keyedByProfile,
+                                              final Set<String> existing, final int partitions)
         throws InterruptedException, ExecutionException, TimeoutException {
-        final List<String> present = profileKeyedTopics(topics).stream().filter(existing::contains).toList();
+        final List<String> present = keyedByProfile.stream().filter(existing::contains).toList();
         if (present.isEmpty()) {
             return partitions;
         }
@@ -132,6 +139,7 @@ public final class TopicBootstrapper {
         return counts.values().iterator().next();
     }
 
+    /** The topics keyed {@code <accountId>|<objectId>} that the profile table's tasks read. */
     private static List<String> profileKeyedTopics(final Topics topics) {
         return List.of(topics.profiles.name(), topics.partnerSync.name(), topics.engagementEvents.name());
     }
@@ -163,14 +171,7 @@ public final class TopicBootstrapper {
     }
 
     private static Set<String> existingTopics(final Admin admin) {
-        try {
-            return admin.listTopics().names().get(30, TimeUnit.SECONDS);
-        } catch (final InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while listing topics", e);
-        } catch (final ExecutionException | TimeoutException e) {
-            throw unreachable("list cohort-sync's topics", e);
-        }
+        return ask("list cohort-sync's topics", () -> admin.listTopics().names().get(30, TimeUnit.SECONDS));
     }
 
     /** A timeout's message may be null: the exception's own text, and the wait, say what failed. */

@@ -81,7 +81,7 @@ public final class SchemaRegistryConfig {
 
     /**
      * Refuses what Confluent's serdes would honour and this one cannot, so that it is never silently ignored, and
-     * keys in the registry's namespaces that nothing reads (a typo), naming the nearest known key.
+     * keys in the registry's namespaces that nothing reads (a typo), naming the nearest known key if one is close.
      */
     static void requireSupportedKeys(final Map<String, ?> configs) {
         for (final Map.Entry<String, ?> entry : configs.entrySet()) {
@@ -111,40 +111,10 @@ public final class SchemaRegistryConfig {
                 throw new ConfigException(key, "(hidden)", "not supported: the client authenticates with HTTP basic "
                         + "auth only (" + BASIC_AUTH_USER_INFO + " or user:password@ in the URL)");
             } else if (REGISTRY_PREFIXES.stream().anyMatch(key::startsWith)) {
-                throw new ConfigException(key, "(hidden)", "unknown schema registry setting; did you mean '"
-                        + nearest(key) + "'?");
+                throw new ConfigException(key, "(hidden)", "unknown schema registry setting"
+                        + KeySuggestions.suggestion(key, KNOWN_KEYS));
             }
         }
-    }
-
-    private static String nearest(final String key) {
-        String best = KNOWN_KEYS.get(0);
-        int bestDistance = Integer.MAX_VALUE;
-        for (final String known : KNOWN_KEYS) {
-            final int distance = editDistance(key, known);
-            if (distance < bestDistance) {
-                best = known;
-                bestDistance = distance;
-            }
-        }
-        return best;
-    }
-
-    private static int editDistance(final String a, final String b) {
-        int[] previous = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            final int[] current = new int[b.length() + 1];
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                final int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
-            }
-            previous = current;
-        }
-        return previous[b.length()];
     }
 
     /** {@value #AUTO_REGISTER_SCHEMAS} alone, for serdes given a ready client (no URL needed then). */
