@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
@@ -31,10 +32,10 @@ final class AccountExport {
     private final int idRate;
     private final Map<String, UserQueue> queues = new HashMap<>();
     private final LinkedHashSet<UserQueue> ready = new LinkedHashSet<>();
-    private final java.util.ArrayDeque<PendingEvent> readOrder = new java.util.ArrayDeque<>();
+    /** Events read and not yet accepted, dead-lettered, parked or dropped, in read order: finished ones leave. */
+    private final Set<PendingEvent> unfinished = new LinkedHashSet<>();
     private final PriorityQueue<UserQueue> waiting = new PriorityQueue<>(Comparator.comparingLong(q -> q.notBefore));
     int inFlight;
-    int pending;
     boolean stopped;
     private int failures;
     private int refusedAlone;
@@ -72,8 +73,7 @@ final class AccountExport {
         final UserQueue queue = queues.computeIfAbsent(key, k -> new UserQueue(k, idRate, now));
         event.queue = queue;
         queue.events.addLast(event);
-        readOrder.addLast(event);
-        pending++;
+        unfinished.add(event);
         if (queue.state == UserQueue.State.IDLE) {
             schedule(queue, now);
         }
@@ -163,7 +163,7 @@ final class AccountExport {
                 final PendingEvent event = queue.events.peekFirst();
                 if (event.abandoned()) {
                     queue.events.pollFirst();
-                    pending--;
+                    unfinished.remove(event);
                     drop.accept(event);
                     continue;
                 }
@@ -213,8 +213,13 @@ final class AccountExport {
     }
 
     /** An event left the account's buffer (accepted, dead-lettered, parked or dropped). */
-    void finished(final int events) {
-        pending -= events;
+    void finished(final PendingEvent event) {
+        unfinished.remove(event);
+    }
+
+    /** Events read and not yet accepted, dead-lettered, parked or dropped. */
+    int pending() {
+        return unfinished.size();
     }
 
     /** Counts one more event refused alone since the account's last accepted request; returns the count before. */
@@ -257,8 +262,7 @@ final class AccountExport {
         queues.clear();
         ready.clear();
         waiting.clear();
-        readOrder.clear();
-        pending -= queued.size();
+        queued.forEach(unfinished::remove);
         return queued;
     }
 
@@ -284,17 +288,15 @@ final class AccountExport {
         return time == NONE;
     }
 
-    /**
-     * Record timestamp of the oldest event read and not yet accepted, dead-lettered or parked, or NONE. Events finish
-     * roughly in the order they were read, so popping finished ones off the front is cheap.
-     */
+    /** Record timestamp of the first-read event not yet accepted, dead-lettered or parked, or NONE. */
     long oldestPendingTimestamp() {
-        // Accepted and dead-lettered events have no queue any more; parked ones are done.
-        while (!readOrder.isEmpty() && (readOrder.peekFirst().done || readOrder.peekFirst().abandoned()
-            || readOrder.peekFirst().queue == null)) {
-            readOrder.pollFirst();
+        // Events of a revoked partition wait here until their user's turn drops them; they are no longer ours.
+        for (final PendingEvent event : unfinished) {
+            if (!event.abandoned()) {
+                return event.timestamp;
+            }
         }
-        return readOrder.isEmpty() ? NONE : readOrder.peekFirst().timestamp;
+        return NONE;
     }
 
     /** Forgets idle users whose pacing has fully recovered, so the map holds only users with recent traffic. */

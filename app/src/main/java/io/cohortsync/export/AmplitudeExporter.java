@@ -330,7 +330,7 @@ public final class AmplitudeExporter implements AutoCloseable {
             final long wallNow = System.currentTimeMillis();
             final boolean sweep = now - lastSweep >= SWEEP_INTERVAL_NANOS;
             accounts.values().forEach(account -> {
-                account.metrics.pending.set(account.pending);
+                account.metrics.pending.set(account.pending());
                 final long oldest = account.oldestPendingTimestamp();
                 account.metrics.lagMillis.set(AccountExport.isNone(oldest) ? 0 : Math.max(0, wallNow - oldest));
                 if (sweep) {
@@ -450,7 +450,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         final List<PendingEvent> live = new ArrayList<>(batch.events.size());
         for (final PendingEvent event : batch.events) {
             if (event.abandoned()) {
-                account.finished(1);
+                account.finished(event);
                 release(event);
             } else {
                 live.add(event);
@@ -479,10 +479,9 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     private void accepted(final PendingEvent event) {
-        event.done = true;
-        event.queue = null;
+        accountOf(event).finished(event);
         release(event);
-        accountOf(event).finished(1);
+        event.finish();
     }
 
     private AccountExport accountOf(final PendingEvent event) {
@@ -603,18 +602,17 @@ public final class AmplitudeExporter implements AutoCloseable {
             account.metrics.stopped.set(1);
         }
         final List<PendingEvent> parked = new ArrayList<>(live);
-        account.finished(live.size());
+        live.forEach(account::finished);
         parked.addAll(account.stop());
         for (final PendingEvent event : parked) {
             event.partition.park(event.offset);
-            event.done = true;
             release(event);
+            event.finish();
         }
     }
 
     private void rejectWithAmplitudeReason(final PendingEvent event, final ReasonCode reason, final String message) {
-        final AccountExport account = accountOf(event);
-        account.finished(1);
+        accountOf(event).finished(event);
         release(event);
         event.queue = null;
         deadLetter(event, reason, message);
@@ -656,10 +654,10 @@ public final class AmplitudeExporter implements AutoCloseable {
             deadLetter(event, reason, message);
             return;
         }
-        event.done = true;
         if (event.event != null && accounts.containsKey(event.event.getAccountId())) {
             accounts.get(event.event.getAccountId()).metrics.rejected(reason.name());
         }
+        event.finish();
         LOG.warn("Dead-lettered export record {}-{}@{}: {} ({})", event.partition.partition.topic(),
             event.partition.partition.partition(), event.offset, reason, message);
     }

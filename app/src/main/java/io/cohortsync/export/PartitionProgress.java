@@ -2,16 +2,19 @@ package io.cohortsync.export;
 
 import org.apache.kafka.common.TopicPartition;
 
-import java.util.ArrayDeque;
+import java.util.TreeSet;
 
 /**
  * Which offsets of one partition may be committed: everything before the first record that is neither accepted by
  * Amplitude nor dead-lettered, and never past a record of a stopped account (its offsets stay put).
+ *
+ * <p>Only the unfinished offsets are kept: a user throttled for an hour must not make this hold every record read
+ * after its event, so what a partition costs is bounded by what it has waiting, not by how far it has read.
  */
 final class PartitionProgress {
 
     final TopicPartition partition;
-    private final ArrayDeque<PendingEvent> open = new ArrayDeque<>();
+    private final TreeSet<Long> unfinished = new TreeSet<>();
     private long parkedFloor = Long.MAX_VALUE;
     private long committed = -1;
     private boolean seen;
@@ -26,8 +29,13 @@ final class PartitionProgress {
     }
 
     void track(final PendingEvent event) {
-        open.addLast(event);
+        unfinished.add(event.offset);
         seen = true;
+    }
+
+    /** The record at {@code offset} was accepted, dead-lettered or parked: it no longer holds back the commit. */
+    void finished(final long offset) {
+        unfinished.remove(offset);
     }
 
     /** A record of a stopped account: no commit may pass it until the service restarts with a working key. */
@@ -42,15 +50,12 @@ final class PartitionProgress {
     }
 
     /**
-     * The offset to commit given the consumer's position (the next offset poll would return): the first open
-     * record's, or the position when none is open; never past a parked record.
+     * The offset to commit given the consumer's position (the next offset poll would return): the smallest
+     * unfinished record's, or the position when none is unfinished; never past a parked record.
      */
     long commitOffset(final long position) {
-        while (!open.isEmpty() && open.peekFirst().done) {
-            open.pollFirst();
-        }
-        final long firstOpen = open.isEmpty() ? position : open.peekFirst().offset;
-        return Math.min(firstOpen, parkedFloor);
+        final long firstUnfinished = unfinished.isEmpty() ? position : unfinished.first();
+        return Math.min(firstUnfinished, parkedFloor);
     }
 
     long committed() {

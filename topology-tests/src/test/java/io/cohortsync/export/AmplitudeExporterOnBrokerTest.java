@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,6 +37,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import javax.management.ObjectName;
 
 import static io.cohortsync.export.ExportOnBroker.assertPerUserOrder;
 import static io.cohortsync.export.ExportOnBroker.committed;
@@ -283,6 +285,57 @@ class AmplitudeExporterOnBrokerTest {
                 .as("only the hot user's partition is paused").isEqualTo(1.0));
     }
 
+    /**
+     * A user throttled for a long time while every other user's events are accepted: the exporter holds only what is
+     * unfinished (a full GC finds no more of its events than the buffer may hold), not every event read after the
+     * throttled one, and commits up to the throttled event; once the throttle ends, everything is committed.
+     */
+    @Test
+    void eventsAcceptedBehindALongThrottledUserAreLetGoAndOnlyHeHoldsBackTheCommit() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("key-1"));
+        final List<AmplitudeEvent> warmUp = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            warmUp.add(ExportOnBroker.event("acct", "warm-user-" + i, 0));
+        }
+        produce(kafka.bootstrapServers(), topics, warmUp);
+        final int maxBuffered = 1000;
+        final Duration throttleWait = Duration.ofSeconds(20);
+        final ExporterSettings base = fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson"));
+        final ExporterSettings settings = new ExporterSettings(base.groupId(), base.linger(), 4, maxBuffered, 0,
+            base.requestTimeout(), base.retryBackoff(), base.retryBackoffMax(), throttleWait, base.dailyQuotaWait(),
+            base.commitInterval(), base.dryRunFile(), base.closeTimeout(), base.maxRecordBytes());
+        start(settings, Map.of("acct", export("key-1", emulator, Endpoint.HTTP_V2)), new SimpleMeterRegistry());
+        await().atMost(Duration.ofSeconds(30)).until(() -> emulator.stats().accepted() == warmUp.size());
+
+        // The hot user's request, alone in flight, is the one the scripted 429 throttles.
+        emulator.scriptNext(429);
+        final List<AmplitudeEvent> hot = new ArrayList<>();
+        for (int seq = 0; seq < 5; seq++) {
+            hot.add(ExportOnBroker.event("acct", "hot-user-1", seq));
+        }
+        final RecordMetadata firstHot = produce(kafka.bootstrapServers(), topics, hot).get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> emulator.stats().statuses().containsKey(429));
+        final List<AmplitudeEvent> cold = events("acct", 20_000, 1);
+        produce(kafka.bootstrapServers(), topics, cold);
+        await().atMost(Duration.ofMinutes(1)).until(() ->
+            emulator.stats().accepted() == warmUp.size() + cold.size());
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+            assertThat(liveInstances(PendingEvent.class)).as("events the exporter still holds")
+                .isLessThanOrEqualTo(maxBuffered));
+        final TopicPartition hotPartition = new TopicPartition(firstHot.topic(), firstHot.partition());
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+            committed(kafka.admin(), base.groupId()).getOrDefault(hotPartition, 0L) == firstHot.offset());
+        assertThat(emulator.accepted()).as("the hot user was still throttled").noneMatch(event ->
+            event.userId().equals("hot-user-1"));
+
+        final int total = warmUp.size() + hot.size() + cold.size();
+        await().atMost(throttleWait.plusSeconds(30)).until(() -> emulator.stats().accepted() == total);
+        await().atMost(Duration.ofSeconds(30)).until(() -> committed(kafka.admin(), base.groupId()).values()
+            .stream().mapToLong(Long::longValue).sum() == total);
+        assertPerUserOrder(emulator.accepted());
+    }
+
     @Test
     void aRefusedApiKeyStopsOnlyThatAccountAndItsOffsetsStayPut() throws Exception {
         emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("good-key"));
@@ -507,6 +560,16 @@ class AmplitudeExporterOnBrokerTest {
         assertThat(AmplitudeResponse.of(503, "").transientFailure()).isTrue();
         assertThat(AmplitudeResponse.failed(new java.net.http.HttpTimeoutException("slow"), true).statusLabel())
             .isEqualTo("timeout");
+    }
+
+    /** Live instances of {@code type} in this JVM, counted after a full GC (as {@code jcmd GC.class_histogram}). */
+    private static long liveInstances(final Class<?> type) throws Exception {
+        final String histogram = (String) ManagementFactory.getPlatformMBeanServer().invoke(
+            new ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
+            new Object[] {new String[0]}, new String[] {String[].class.getName()});
+        return histogram.lines().map(line -> line.trim().split("\\s+"))
+            .filter(columns -> columns.length >= 4 && columns[3].equals(type.getName()))
+            .mapToLong(columns -> Long.parseLong(columns[1])).sum();
     }
 
     private static ListAppender<ILoggingEvent> captureExporterLog() {
