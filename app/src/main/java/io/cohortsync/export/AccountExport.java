@@ -15,12 +15,15 @@ import java.util.function.Consumer;
 
 /**
  * One account's export state, owned by the exporter's thread: its users' queues, which users may be sent now, the
- * requests in flight, the backoff after failures, and the request limits (halved by a 413, restored by successes).
+ * requests in flight, the backoff after failures, the request limits (halved by a 413, won back a step per success),
+ * and the events under suspicion since Amplitude refused a request of theirs without naming the event at fault.
  */
 final class AccountExport {
 
     /** No time: not backing off, not lingering, not throttled. */
     static final long NONE = Long.MIN_VALUE;
+    /** Successes it takes to win back, after a 413, the whole room the endpoint allows. */
+    private static final int LIMIT_RECOVERY_STEPS = 16;
 
     final String accountId;
     final ExportSettings settings;
@@ -32,10 +35,13 @@ final class AccountExport {
     private final int idRate;
     private final Map<String, UserQueue> queues = new HashMap<>();
     private final LinkedHashSet<UserQueue> ready = new LinkedHashSet<>();
+    /** Ready users whose next events are suspects: they go only among themselves. */
+    private final LinkedHashSet<UserQueue> readySuspects = new LinkedHashSet<>();
     /** Events read and not yet accepted, dead-lettered, parked or dropped, in read order: finished ones leave. */
     private final Set<PendingEvent> unfinished = new LinkedHashSet<>();
     private final PriorityQueue<UserQueue> waiting = new PriorityQueue<>(Comparator.comparingLong(q -> q.notBefore));
     int inFlight;
+    private int suspectsInFlight;
     boolean stopped;
     private int failures;
     private int refusedAlone;
@@ -43,6 +49,8 @@ final class AccountExport {
     private long lingerStart = NONE;
     private int eventLimit;
     private int byteLimit;
+    /** Counts the 413s: a success of a request sized before the last one says nothing about the limits now. */
+    private int limitEpoch;
 
     AccountExport(final String accountId, final ExportSettings settings, final ExporterSettings exporter,
                   final AmplitudeSink sink, final ExportMetrics metrics) {
@@ -88,7 +96,7 @@ final class AccountExport {
         final long readyAt = queue.readyAt(now);
         if (readyAt <= now) {
             queue.state = UserQueue.State.READY;
-            ready.add(queue);
+            (queue.events.peekFirst().suspect() ? readySuspects : ready).add(queue);
         } else {
             queue.notBefore = readyAt;
             queue.state = UserQueue.State.WAITING;
@@ -105,15 +113,19 @@ final class AccountExport {
     }
 
     /**
-     * The next request to send now, or null: a full one whenever the ready users fill it, a partial one once the
-     * oldest ready event has lingered long enough, nothing during a backoff or with all request slots busy.
-     * Events of revoked partitions met on the way are dropped through {@code drop}.
+     * The next request to send now, or null: suspects first, then a full one whenever the ready users fill it, a
+     * partial one once the oldest ready event has lingered long enough, nothing during a backoff or with all request
+     * slots busy. Events of revoked partitions met on the way are dropped through {@code drop}.
      */
     Batch nextBatch(final long now, final Consumer<PendingEvent> drop) {
         if (stopped || inFlight >= exporter.maxInFlightRequests() || backoffUntil != NONE && now < backoffUntil) {
             return null;
         }
         promote(now);
+        final Batch suspects = nextSuspects(now, drop);
+        if (suspects != null) {
+            return suspects;
+        }
         if (ready.isEmpty()) {
             lingerStart = NONE;
             return null;
@@ -126,8 +138,20 @@ final class AccountExport {
                 return null;
             }
         }
-        final Batch batch = build(now, drop);
+        final Batch batch = build(now, drop, ready, false);
         lingerStart = ready.isEmpty() ? NONE : now;
+        return batch.events.isEmpty() ? null : batch;
+    }
+
+    /**
+     * A request of suspects, sent without lingering (they waited already) and never with other events. Suspects take
+     * at most half the request slots, so the account's other users keep flowing while the refused event is isolated.
+     */
+    private Batch nextSuspects(final long now, final Consumer<PendingEvent> drop) {
+        if (readySuspects.isEmpty() || suspectsInFlight >= Math.max(1, exporter.maxInFlightRequests() / 2)) {
+            return null;
+        }
+        final Batch batch = build(now, drop, readySuspects, true);
         return batch.events.isEmpty() ? null : batch;
     }
 
@@ -151,15 +175,21 @@ final class AccountExport {
         return false;
     }
 
-    private Batch build(final long now, final Consumer<PendingEvent> drop) {
-        final Batch batch = new Batch(this, envelope.overhead());
-        final Iterator<UserQueue> candidates = ready.iterator();
+    /**
+     * Fills a request from the users of {@code from}: only suspects, each in a request no larger than its limit, or
+     * only events that are not. A user's suspects come before its other events, so per-user order holds.
+     */
+    private Batch build(final long now, final Consumer<PendingEvent> drop, final Set<UserQueue> from,
+                        final boolean suspects) {
+        final Batch batch = new Batch(this, envelope.overhead(), suspects, limitEpoch);
+        final Iterator<UserQueue> candidates = from.iterator();
+        int limit = eventLimit;
         boolean full = false;
-        while (!full && candidates.hasNext() && batch.events.size() < eventLimit) {
+        while (!full && candidates.hasNext() && batch.events.size() < limit) {
             final UserQueue queue = candidates.next();
             final int allowed = queue.allowance(now);
             int taken = 0;
-            while (taken < allowed && !queue.events.isEmpty() && batch.events.size() < eventLimit) {
+            while (taken < allowed && !queue.events.isEmpty() && batch.events.size() < limit) {
                 final PendingEvent event = queue.events.peekFirst();
                 if (event.abandoned()) {
                     queue.events.pollFirst();
@@ -167,10 +197,14 @@ final class AccountExport {
                     drop.accept(event);
                     continue;
                 }
+                if (event.suspect() != suspects || suspects && event.suspectLimit <= batch.events.size()) {
+                    break;
+                }
                 if (!batch.events.isEmpty() && batch.bytes + batch.cost(event) > byteLimit) {
                     full = true;
                     break;
                 }
+                limit = suspects ? Math.min(limit, event.suspectLimit) : limit;
                 batch.add(queue.events.pollFirst());
                 taken++;
             }
@@ -183,10 +217,15 @@ final class AccountExport {
             } else if (queue.events.isEmpty()) {
                 candidates.remove();
                 queue.state = UserQueue.State.IDLE;
+            } else if (queue.events.peekFirst().suspect() != suspects) {
+                // Its suspects were of a revoked partition and are dropped: its other events go the usual way.
+                candidates.remove();
+                (suspects ? ready : readySuspects).add(queue);
             }
         }
         if (!batch.events.isEmpty()) {
             inFlight++;
+            suspectsInFlight += suspects ? 1 : 0;
         }
         return batch;
     }
@@ -199,6 +238,16 @@ final class AccountExport {
         }
     }
 
+    /**
+     * Amplitude refused a request without naming the event at fault (a 403, or a 400 listing none): its events go
+     * again only among themselves, in requests of at most {@code limit} events, so halving isolates the refused one
+     * whatever other requests meanwhile achieve.
+     */
+    void suspect(final List<PendingEvent> events, final int limit) {
+        events.forEach(event -> event.suspectLimit = limit);
+        requeue(events);
+    }
+
     /** Blocks a user (after a 429) until {@code until}. */
     void throttle(final UserQueue queue, final long until) {
         queue.notBefore = Math.max(queue.notBefore, until);
@@ -207,6 +256,7 @@ final class AccountExport {
     /** Ends a request: its users may be scheduled again. */
     void release(final Batch batch, final long now) {
         inFlight--;
+        suspectsInFlight -= batch.suspects ? 1 : 0;
         for (final UserQueue queue : batch.users) {
             schedule(queue, now);
         }
@@ -227,12 +277,17 @@ final class AccountExport {
         return refusedAlone++;
     }
 
-    void succeeded() {
+    void succeeded(final Batch batch) {
         refusedAlone = 0;
         failures = 0;
         backoffUntil = NONE;
-        eventLimit = Math.min(settings.endpoint().maxEvents(), eventLimit * 2);
-        byteLimit = Math.min(settings.endpoint().maxBytes(), byteLimit * 2);
+        if (batch.limitEpoch == limitEpoch) {
+            // A step per success: doubling would undo a 413 at the first few answers, concurrent ones included.
+            final Endpoint endpoint = settings.endpoint();
+            eventLimit = Math.min(endpoint.maxEvents(),
+                eventLimit + Math.max(1, endpoint.maxEvents() / LIMIT_RECOVERY_STEPS));
+            byteLimit = Math.min(endpoint.maxBytes(), byteLimit + endpoint.maxBytes() / LIMIT_RECOVERY_STEPS);
+        }
     }
 
     /** A 5xx or timeout: the whole account waits, exponentially longer per failure in a row, with jitter. */
@@ -245,11 +300,13 @@ final class AccountExport {
         backoffUntil = now + jittered;
     }
 
-    /** A 413 (or an unexplained 400): the next requests carry at most half of this one. */
+    /** A 413: the next requests carry at most half of this one. */
     void shrink(final Batch batch) {
         eventLimit = Math.max(1, batch.events.size() / 2);
         byteLimit = Math.max(envelope.overhead() + 1, batch.bytes / 2);
+        limitEpoch++;
     }
+
 
     /** Stops the account: returns every queued event (to be parked); later events are parked as they arrive. */
     List<PendingEvent> stop() {
@@ -261,6 +318,7 @@ final class AccountExport {
         });
         queues.clear();
         ready.clear();
+        readySuspects.clear();
         waiting.clear();
         queued.forEach(unfinished::remove);
         return queued;
@@ -277,6 +335,9 @@ final class AccountExport {
         }
         if (!ready.isEmpty() && inFlight < exporter.maxInFlightRequests()) {
             wake = lingerStart == NONE ? now : lingerStart + exporter.linger().toNanos();
+        }
+        if (!readySuspects.isEmpty() && inFlight < exporter.maxInFlightRequests()) {
+            wake = now;
         }
         if (!waiting.isEmpty()) {
             wake = wake == NONE ? waiting.peek().notBefore : Math.min(wake, waiting.peek().notBefore);

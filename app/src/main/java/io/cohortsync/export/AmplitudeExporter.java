@@ -49,9 +49,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>per-user order: a user's events are in at most one request at a time, in offset order;</li>
  *   <li>an offset is committed only when every record before it was accepted or dead-lettered;</li>
  *   <li>413 halves the request; 400 dead-letters the listed events and resends the rest; 429 makes only the
- *   throttled users and devices wait; 5xx and timeouts back off with jitter and retry forever; a 403 (firewall) or
- *   a 400 that names no event halves the request until the refused event is alone and dead-letters it; 401 or an
- *   invalid key stops that account only, its offsets staying put, and so do many events in a row refused alone.</li>
+ *   throttled users and devices wait; 5xx and timeouts back off with jitter and retry forever; after a 403
+ *   (firewall) or a 400 that names no event, the request's events go again only among themselves, in halves, until
+ *   the refused event is alone and is dead-lettered; 401 or an invalid key stops that account only, its offsets
+ *   staying put, and so do many events in a row refused alone.</li>
  * </ul>
  *
  * <p>One thread owns all state: it polls Kafka, builds and sends requests, and applies the answers, which the HTTP
@@ -459,7 +460,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         if (response.accepted()) {
             live.forEach(this::accepted);
             account.metrics.sent(live.size());
-            account.succeeded();
+            account.succeeded(batch);
         } else if (response.authenticationFailed()) {
             stop(account, response, live, "Its API key (accounts." + account.accountId + ".export.api-key) is invalid "
                 + "or not allowed");
@@ -529,18 +530,20 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     /**
-     * A 400 that names no event, or a 403 (Amplitude's firewall, refusing a header, body or URI value): the requests
-     * are halved until the refused event is alone, which is then dead-lettered. After {@value #MAX_REFUSED_ALONE}
-     * events in a row refused alone with none accepted, the next refusal is taken for the requests' rather than an
-     * event's (a wrong {@code base-url} path, a blocked region): the account stops as for a bad key.
+     * A 400 that names no event, or a 403 (Amplitude's firewall, refusing a header, body or URI value): the request's
+     * events become suspects, sent again only among themselves in requests half its size, and so on until the refused
+     * event is alone, which is then dead-lettered; the account's other events flow meanwhile. After
+     * {@value #MAX_REFUSED_ALONE} events in a row refused alone with none accepted, the next refusal is taken for the
+     * requests' rather than an event's (a wrong {@code base-url} path, a blocked region): the account stops as for a
+     * bad key.
      */
     private void onRefusedWhole(final Batch batch, final AmplitudeResponse response) {
         final AccountExport account = batch.account;
         final List<PendingEvent> live = batch.events.stream().filter(e -> !e.abandoned()).toList();
         if (batch.events.size() > 1) {
-            warn(account, response, "splitting the request to isolate the event it refuses");
-            account.shrink(batch);
-            account.requeue(live);
+            warn(account, response, "sending its events again in halves, among themselves, to isolate the one it "
+                + "refuses");
+            account.suspect(live, batch.events.size() / 2);
             account.metrics.retried(response.statusLabel(), live.size());
         } else if (account.refusedAlone() < MAX_REFUSED_ALONE) {
             live.forEach(event -> rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,

@@ -11,11 +11,17 @@ final class Batch {
     final AccountExport account;
     final List<PendingEvent> events = new ArrayList<>();
     final Set<UserQueue> users = new LinkedHashSet<>();
+    /** Whether it carries suspects (events of a request refused without naming one), and only them. */
+    final boolean suspects;
+    /** The account's 413 count when it was built: what its success says about the request limits. */
+    final int limitEpoch;
     int bytes;
 
-    Batch(final AccountExport account, final int envelopeBytes) {
+    Batch(final AccountExport account, final int envelopeBytes, final boolean suspects, final int limitEpoch) {
         this.account = account;
         this.bytes = envelopeBytes;
+        this.suspects = suspects;
+        this.limitEpoch = limitEpoch;
     }
 
     /** Bytes the event adds: itself and a comma after the first. */

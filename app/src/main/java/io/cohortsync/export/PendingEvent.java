@@ -17,6 +17,11 @@ final class PendingEvent {
     AmplitudeEvent event;
     byte[] json;
     UserQueue queue;
+    /**
+     * 0, or, once a request it was in was refused without naming the event at fault, the most events a request
+     * carrying it may hold: halved at each such refusal until the refused event is alone.
+     */
+    int suspectLimit;
 
     PendingEvent(final PartitionProgress partition, final long offset, final long timestamp, final byte[] rawKey,
                  final byte[] rawValue, final AmplitudeEvent event, final byte[] json, final long readAtNanos) {
@@ -28,6 +33,10 @@ final class PendingEvent {
         this.event = event;
         this.json = json;
         this.readAtNanos = readAtNanos;
+    }
+
+    boolean suspect() {
+        return suspectLimit > 0;
     }
 
     /** Whether its partition was taken away by a rebalance: its outcome no longer matters here. */

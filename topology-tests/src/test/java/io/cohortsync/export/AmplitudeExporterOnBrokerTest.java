@@ -35,6 +35,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import javax.management.ObjectName;
@@ -444,6 +449,64 @@ class AmplitudeExporterOnBrokerTest {
             .doesNotContain(blocked.getInsertId());
         assertThat(registry.get(ExportMetrics.STOPPED).tag("account", "waf").gauge().value()).isZero();
         assertThat(exporter.isRunning()).isTrue();
+    }
+
+    /**
+     * The same under load: full requests, all four in flight, events arriving throughout. The refused request's events
+     * go again only among themselves, in halves, whatever the concurrent successes: the event is dead-lettered after
+     * about log2(2000) refusals, and the other users' events are accepted meanwhile.
+     */
+    @Test
+    void anEventTheFirewallRefusesUnderLoadIsIsolatedInAboutLog2RefusalsWhileTheOthersFlow() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("waf-key")
+            .withFirewallBlocking("<script>"));
+        emulator.faults(AmplitudeEmulator.Faults.none().withSlowMillis(20));
+        final List<AmplitudeEvent> all = new ArrayList<>(events("waf", 3000, 10));
+        final AmplitudeEvent blocked = AmplitudeEvent.newBuilder(all.get(1500))
+            .setEventProperties(Map.of("seq", "0", "Campaign", "<script>alert(1)</script>")).build();
+        all.set(1500, blocked);
+        produce(kafka.bootstrapServers(), topics, all);
+        final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        start(fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson")),
+            Map.of("waf", export("waf-key", emulator, Endpoint.HTTP_V2)), registry);
+        final ExecutorService producer = Executors.newSingleThreadExecutor();
+        final AtomicBoolean producing = new AtomicBoolean(true);
+        final Future<List<AmplitudeEvent>> later = producer.submit(() -> produceUntil(producing, 1000, 10));
+
+        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(1))
+            .until(() -> emulator.stats().statuses().containsKey(403));
+        final long acceptedAtFirstRefusal = emulator.stats().accepted();
+        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(1)).until(() ->
+            registry.find(ExportMetrics.EVENTS_REJECTED).tag("reason", "AMPLITUDE_REJECTED").counter() != null);
+        final long acceptedAtDeadLetter = emulator.stats().accepted();
+        final long refusals = emulator.stats().statuses().get(403);
+        producing.set(false);
+        all.addAll(later.get(1, TimeUnit.MINUTES));
+        producer.shutdown();
+
+        assertThat(refusals).as("403s until the event was alone: log2(2000) and a few").isLessThanOrEqualTo(15);
+        assertThat(acceptedAtDeadLetter).as("other events accepted meanwhile").isGreaterThan(acceptedAtFirstRefusal);
+        await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().accepted() >= all.size() - 1);
+        assertThat(emulator.accepted()).extracting(AmplitudeEmulator.Accepted::insertId).hasSize(all.size() - 1)
+            .doesNotContain(blocked.getInsertId());
+        assertPerUserOrder(emulator.accepted());
+        assertThat(ExportOnBroker.deadLetters(kafka.bootstrapServers(), topics, 1, Duration.ofSeconds(30)))
+            .singleElement().satisfies(letter -> assertThat(letter.getMessage()).contains("403", "this event alone"));
+    }
+
+    /** Produces one event for each of the first {@code users} users, then the next, ... until told to stop. */
+    private List<AmplitudeEvent> produceUntil(final AtomicBoolean producing, final int users, final int firstSeq)
+        throws Exception {
+        final List<AmplitudeEvent> produced = new ArrayList<>();
+        for (int seq = firstSeq; producing.get(); seq++) {
+            final List<AmplitudeEvent> round = new ArrayList<>(users);
+            for (int user = 0; user < users; user++) {
+                round.add(ExportOnBroker.event("waf", String.format("user-%06d", user), seq));
+            }
+            produce(kafka.bootstrapServers(), topics, round);
+            produced.addAll(round);
+        }
+        return produced;
     }
 
     /** A wrong base-url path makes Amplitude refuse every request: a few events are dead-lettered, then it stops. */
