@@ -92,6 +92,10 @@ public final class AmplitudeExporter implements AutoCloseable {
     /** Written by the loop only; volatile for the gauge. */
     private volatile int pausedPartitions;
     private int deadLettersInFlight;
+    /** Dead letters the producer refused (a serializer without its registry, say), to be tried again. */
+    private final List<Letter> lettersToRetry = new ArrayList<>();
+    private long lettersRetryAt;
+    private int letterFailures;
     private long lastCommit = System.nanoTime();
     private long lastGauges = System.nanoTime();
     private long lastSweep = System.nanoTime();
@@ -234,7 +238,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         if (allPaused()) {
             return Duration.ZERO;
         }
-        if (requestsInFlight() > 0 || deadLettersInFlight > 0) {
+        if (requestsInFlight() > 0 || deadLettersInFlight > 0 || !lettersToRetry.isEmpty()) {
             return BUSY_POLL;
         }
         final long wake = nextWake(now);
@@ -247,7 +251,8 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private long waitMillis(final long now) {
         final long wake = nextWake(now);
-        if (AccountExport.isNone(wake) || requestsInFlight() > 0 || deadLettersInFlight > 0) {
+        if (AccountExport.isNone(wake) || requestsInFlight() > 0 || deadLettersInFlight > 0
+            || !lettersToRetry.isEmpty()) {
             return PAUSED_WAIT_MS;
         }
         return Math.max(1, Math.min(PAUSED_WAIT_MS, TimeUnit.NANOSECONDS.toMillis(wake - now)));
@@ -323,6 +328,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     private void maintain(final long now) {
+        retryDeadLetters(now);
         if (now - lastCommit >= settings.commitInterval().toNanos()) {
             commit(false, partitions.values());
             lastCommit = now;
@@ -639,30 +645,85 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------------- dead letters
 
-    private void deadLetter(final PendingEvent event, final ReasonCode reason, final String message) {
-        final DeadLetter letter = DeadLetters.of(event.partition.partition.topic(),
-            event.partition.partition.partition(), event.offset, event.timestamp, event.rawKey, event.rawValue, reason,
-            message, System.currentTimeMillis());
-        deadLettersInFlight++;
-        deadLetters.send(new ProducerRecord<>(deadLetterTopic, event.rawKey, letter), (metadata, error) ->
-            completions.add(() -> onDeadLettered(event, reason, message, error)));
+    /** A dead letter to write: the record it is for, and why. */
+    private record Letter(PendingEvent event, ReasonCode reason, String message) {
     }
 
-    private void onDeadLettered(final PendingEvent event, final ReasonCode reason, final String message,
-                                final Exception error) {
-        deadLettersInFlight--;
-        if (error != null) {
-            LOG.warn("Cannot write a dead letter for {}-{}@{} ({}); trying again", event.partition.partition.topic(),
-                event.partition.partition.partition(), event.offset, error.toString());
-            deadLetter(event, reason, message);
+    private void deadLetter(final PendingEvent event, final ReasonCode reason, final String message) {
+        write(new Letter(event, reason, message));
+    }
+
+    /**
+     * Sends the letter; never throws. A send that fails at once (its serializer cannot reach the schema registry, a
+     * closed producer) is tried again after a backoff, its record holding back its partition's commit meanwhile.
+     */
+    private void write(final Letter letter) {
+        final PendingEvent event = letter.event();
+        try {
+            final DeadLetter value = DeadLetters.of(event.partition.partition.topic(),
+                event.partition.partition.partition(), event.offset, event.timestamp, event.rawKey, event.rawValue,
+                letter.reason(), letter.message(), System.currentTimeMillis());
+            deadLetters.send(new ProducerRecord<>(deadLetterTopic, event.rawKey, value), (metadata, error) ->
+                completions.add(() -> onDeadLettered(letter, error)));
+        } catch (final RuntimeException e) {
+            retryLater(letter, e);
             return;
         }
+        deadLettersInFlight++;
+    }
+
+    private void onDeadLettered(final Letter letter, final Exception error) {
+        deadLettersInFlight--;
+        if (error != null) {
+            retryLater(letter, error);
+            return;
+        }
+        letterFailures = 0;
+        final PendingEvent event = letter.event();
+        final ReasonCode reason = letter.reason();
+        final String message = letter.message();
         if (event.event != null && accounts.containsKey(event.event.getAccountId())) {
             accounts.get(event.event.getAccountId()).metrics.rejected(reason.name());
         }
         event.finish();
         LOG.warn("Dead-lettered export record {}-{}@{}: {} ({})", event.partition.partition.topic(),
             event.partition.partition.partition(), event.offset, reason, message);
+    }
+
+    /**
+     * Keeps a letter that could not be written for the next attempt, after a backoff that grows while writes keep
+     * failing. Until then it counts against {@code export.max-buffered-events}, so a long failure pauses reading.
+     */
+    private void retryLater(final Letter letter, final Exception error) {
+        letterFailures++;
+        lettersRetryAt = System.nanoTime() + letterBackoff();
+        lettersToRetry.add(letter);
+        hold(letter.event());
+        final PendingEvent event = letter.event();
+        warnOnce("dead-letter", "Cannot write a dead letter for " + event.partition.partition + "@" + event.offset
+            + " (" + error + "); trying again, and the partition's commits wait for it (logged at most every 10 s)");
+    }
+
+    /** {@code export.retry-backoff}, doubling per failed write in a row up to {@code export.retry-backoff-max}. */
+    private long letterBackoff() {
+        final long initial = settings.retryBackoff().toNanos();
+        final long max = settings.retryBackoffMax().toNanos();
+        return letterFailures >= 30 ? max : Math.min(max, initial << (letterFailures - 1));
+    }
+
+    private void retryDeadLetters(final long now) {
+        if (lettersToRetry.isEmpty() || now < lettersRetryAt) {
+            return;
+        }
+        final List<Letter> due = List.copyOf(lettersToRetry);
+        lettersToRetry.clear();
+        for (final Letter letter : due) {
+            release(letter.event());
+            // The new owner of a revoked partition reads the record again and writes its letter.
+            if (!letter.event().abandoned()) {
+                write(letter);
+            }
+        }
     }
 
     // --------------------------------------------------------------------------------------------- offsets

@@ -533,6 +533,43 @@ class AmplitudeExporterOnBrokerTest {
         assertThat(exporter.isRunning()).isTrue();
     }
 
+    /**
+     * The dead-letter producer's serializer cannot reach the registry for a while (send throws), both for a record
+     * dead-lettered as it is read and for one Amplitude rejects: the exporter goes on, each letter is written once the
+     * registry answers, exactly once, and the commits move past both records.
+     */
+    @Test
+    void deadLettersTheRegistryCannotTakeYetAreWrittenOnceItCanAndTheCommitMovesOn() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("key-1"));
+        final List<AmplitudeEvent> all = new ArrayList<>(events("acct", 20, 3));
+        // An account without an export section: its record is dead-lettered as the exporter reads it.
+        all.add(30, ExportOnBroker.event("ghost", "user-000001", 0));
+        // Amplitude refuses "null" as an id: a 400 lists it, and the answer's handler dead-letters it.
+        final AmplitudeEvent refused = ExportOnBroker.event("acct", "null", 0);
+        refused.setDeviceId(null);
+        all.add(40, refused);
+        produce(kafka.bootstrapServers(), topics, all);
+        final String group = "exporter-" + prefix;
+        try (FlakyRegistry registry = FlakyRegistry.start(registryScope, topics.deadLetters.name() + "-value")) {
+            final AmplitudeExporter exporter = AmplitudeExporter.start(fastSettings(group, dir.resolve("dry.ndjson")),
+                Map.of("acct", export("key-1", emulator, Endpoint.HTTP_V2)), kafkaConfig(kafka.bootstrapServers()),
+                Topics.create(prefix, Map.of("schema.registry.url", registry.url())), new SimpleMeterRegistry());
+            exporters.add(exporter);
+            await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().statuses().containsKey(400)
+                && emulator.stats().accepted() == all.size() - 2);
+            // Two more failed sends (three calls each): the letter of the 400's event was tried while it was down.
+            final int refusedAtAnswer = registry.refused();
+            await().atMost(Duration.ofSeconds(30)).until(() -> registry.refused() >= refusedAtAnswer + 6);
+
+            registry.recover();
+            await().atMost(Duration.ofSeconds(30)).until(() -> committed(kafka.admin(), group).values().stream()
+                .mapToLong(Long::longValue).sum() == all.size());
+            assertThat(exporter.isRunning()).isTrue();
+        }
+        assertThat(ExportOnBroker.deadLetters(kafka.bootstrapServers(), topics, 2, Duration.ofSeconds(30)))
+            .extracting(DeadLetter::getReasonCode).containsExactlyInAnyOrder("UNKNOWN_ACCOUNT", "AMPLITUDE_REJECTED");
+    }
+
     @Test
     void theServiceExportsSelectedEventsToEuOverBatchAndADryRunAccountToTheNdjsonFile() throws Exception {
         emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("eu-key"));
