@@ -308,7 +308,10 @@ final class AccountExport {
     }
 
 
-    /** Stops the account: returns every queued event (to be parked); later events are parked as they arrive. */
+    /**
+     * Stops the account: returns every queued event (to be parked, which finishes it); later events are parked as
+     * they arrive, and so are the events of requests answered after the stop.
+     */
     List<PendingEvent> stop() {
         stopped = true;
         final List<PendingEvent> queued = new ArrayList<>();
@@ -320,7 +323,6 @@ final class AccountExport {
         ready.clear();
         readySuspects.clear();
         waiting.clear();
-        queued.forEach(unfinished::remove);
         return queued;
     }
 

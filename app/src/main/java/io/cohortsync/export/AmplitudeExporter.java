@@ -467,6 +467,10 @@ public final class AmplitudeExporter implements AutoCloseable {
             live.forEach(this::accepted);
             account.metrics.sent(live.size());
             account.succeeded(batch);
+        } else if (account.stopped) {
+            // Another request stopped the account meanwhile: its queues no longer send, so these events must not
+            // go back to them.
+            park(account, live);
         } else if (response.authenticationFailed()) {
             stop(account, response, live, "Its API key (accounts." + account.accountId + ".export.api-key) is invalid "
                 + "or not allowed");
@@ -610,10 +614,14 @@ public final class AmplitudeExporter implements AutoCloseable {
                 account.url, why);
             account.metrics.stopped.set(1);
         }
-        final List<PendingEvent> parked = new ArrayList<>(live);
-        live.forEach(account::finished);
-        parked.addAll(account.stop());
-        for (final PendingEvent event : parked) {
+        park(account, live);
+        park(account, account.stop());
+    }
+
+    /** Events of a stopped account leave its buffer, and no commit of their partitions may pass them. */
+    private void park(final AccountExport account, final List<PendingEvent> events) {
+        for (final PendingEvent event : events) {
+            account.finished(event);
             event.partition.park(event.offset);
             release(event);
             event.finish();

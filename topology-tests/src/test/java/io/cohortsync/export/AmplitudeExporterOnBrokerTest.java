@@ -387,6 +387,55 @@ class AmplitudeExporterOnBrokerTest {
     }
 
     /**
+     * Requests of one account in flight when another of its requests stops it (401): answered 503 afterwards, their
+     * events are parked as the stop parks the queued ones, not put back in queues that no longer send. They leave the
+     * account's pending events and the exporter's buffer (whose share would otherwise pause the partitions for good and
+     * starve the other accounts), and their offsets stay uncommitted.
+     */
+    @Test
+    void eventsOfRequestsAnsweredAfterTheirAccountStoppedAreParked() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("good-key"));
+        final List<AmplitudeEvent> bad = events("bad", 8000, 1);
+        final List<RecordMetadata> written = produce(kafka.bootstrapServers(), topics, bad);
+        final Map<TopicPartition, Long> firstBadOffset = new HashMap<>();
+        written.forEach(place -> firstBadOffset.merge(new TopicPartition(place.topic(), place.partition()),
+            place.offset(), Math::min));
+        final ExporterSettings base = fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson"));
+        final int maxBuffered = 1000;
+        final ExporterSettings settings = new ExporterSettings(base.groupId(), base.linger(), 4, maxBuffered, 0,
+            base.requestTimeout(), base.retryBackoff(), base.retryBackoffMax(), base.throttleWait(),
+            base.dailyQuotaWait(), base.commitInterval(), base.dryRunFile(), base.closeTimeout(),
+            base.maxRecordBytes());
+        // The whole backlog in the first poll, so that several full requests are in flight before reading pauses.
+        final Map<String, Object> kafkaConfig = new HashMap<>(kafkaConfig(kafka.bootstrapServers()));
+        kafkaConfig.put("max.poll.records", bad.size());
+        final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+        try (HeldAmplitude held = HeldAmplitude.start()) {
+            exporters.add(AmplitudeExporter.start(settings, Map.of(
+                "good", export("good-key", emulator, Endpoint.HTTP_V2),
+                "bad", new ExportSettings(Secret.of("bad-key"), Residency.EU, held.baseUrl(), null, null,
+                    Endpoint.HTTP_V2, EventSelection.ALL, null, 5)), kafkaConfig, topics, registry));
+            await().atMost(Duration.ofSeconds(30)).until(() -> held.requests() >= 2);
+            held.refuseFirst();
+            await().atMost(Duration.ofSeconds(10)).until(() ->
+                registry.get(ExportMetrics.STOPPED).tag("account", "bad").gauge().value() == 1.0);
+            held.failOthers();
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(registry.get(ExportMetrics.PENDING).tag("account", "bad").gauge().value())
+                    .as("pending events of the stopped account").isZero());
+            final List<AmplitudeEvent> good = events("good", 400, 1);
+            produce(kafka.bootstrapServers(), topics, good);
+            await().atMost(Duration.ofSeconds(30)).until(() -> emulator.stats().accepted() == good.size());
+            assertThat(registry.get("cohort.sync.export.paused.partitions").gauge().value()).isZero();
+            final Map<TopicPartition, Long> offsets = committed(kafka.admin(), base.groupId());
+            firstBadOffset.forEach((partition, offset) ->
+                assertThat(offsets.getOrDefault(partition, 0L)).as("%s", partition).isLessThanOrEqualTo(offset));
+        }
+    }
+
+    /**
      * Amplitude's silenced-device 400: the silenced device's events are refused for good (dead-lettered), the
      * throttled device's wait out the throttle, the others go again at once.
      */
