@@ -144,8 +144,9 @@ public final class IdentityRules {
     /**
      * The first value of a profile that the identity index would carry but could not (over {@link #MAX_VALUE_CHARS},
      * or an alias whose index key is over {@value #MAX_VALUE_CHARS} + {@value #KEY_PREFIX_ALLOWANCE}), or null; the
-     * device ids of an identified profile are not indexed, so they are not checked. Each index update carries its value several times, so an unbounded one
-     * could outgrow its internal topic's record limit and stop the stream thread on every retry.
+     * device ids of an identified profile are not indexed, so they are not checked. Each index update carries its value
+     * several times, so an unbounded one could outgrow its internal topic's record limit and stop the stream thread on
+     * every retry.
      */
     public static String valueTooLong(final Profile profile) {
         if (tooLong(profile.getObjectId()) || tooLong(profile.getAccountId())) {
@@ -168,15 +169,37 @@ public final class IdentityRules {
         return value != null && value.length() > MAX_VALUE_CHARS;
     }
 
-    /** The CleverTap ID of a profile created for a lookup: derived from the key, so it is the same on every replay. */
-    public static String newObjectId(final MemberLookup lookup) {
-        final String key = lookup.getLookupKey();
-        final int kindStart = key.indexOf('|') + 1;
-        if (key.startsWith("o|", kindStart)) {
-            return key.substring(kindStart + 2);
+    /**
+     * The CleverTap ID of a profile created for a lookup key: derived from the key, so it is the same on every replay.
+     * {@code releasedIds} counts the ids generated for the key that a profile has since released (IdentityIndex): each
+     * release moves to the next id. A device id used as the CleverTap ID is that id whatever the count.
+     */
+    public static String newObjectId(final String lookupKey, final int releasedIds) {
+        if (isObjectKey(lookupKey)) {
+            return lookupKey.substring(lookupKey.indexOf('|') + 3);
         }
-        final UUID uuid = UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8));
+        // A key starts with its account id, which holds no '|': a leading '|' keeps later ids apart from any key.
+        final String name = releasedIds == 0 ? lookupKey : "|" + releasedIds + "|" + lookupKey;
+        final UUID uuid = UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8));
         return GENERATED_ID_PREFIX + uuid.toString().replace("-", "");
+    }
+
+    /** Whether {@code objectId} is the id cohort-sync generates for {@code lookupKey} after {@code releasedIds}. */
+    static boolean isGeneratedFor(final String objectId, final String lookupKey, final int releasedIds) {
+        return !isObjectKey(lookupKey) && objectId.equals(newObjectId(lookupKey, releasedIds));
+    }
+
+    /** Whether the key finds a profile by its CleverTap ID (which a profile never loses but by being deleted). */
+    private static boolean isObjectKey(final String lookupKey) {
+        return lookupKey.startsWith("o|", lookupKey.indexOf('|') + 1);
+    }
+
+    /**
+     * Whether a profile could ever be created for this lookup: only CREATE_UNMATCHED lookups carry the identity or
+     * device id a new profile takes, whether or not this one (a REMOVE) may create it.
+     */
+    public static boolean mayCreateLater(final MemberLookup lookup) {
+        return lookup.getIdentity() != null || lookup.getDeviceId() != null;
     }
 
     public static Profile newProfile(final String accountId, final String objectId, final MemberLookup lookup,

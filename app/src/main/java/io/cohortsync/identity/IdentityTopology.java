@@ -2,7 +2,7 @@ package io.cohortsync.identity;
 
 import io.cohortsync.avro.Profile;
 import io.cohortsync.deadletter.DeadLetterRouting;
-import io.cohortsync.internal.IndexEntry;
+import io.cohortsync.internal.IndexOwners;
 import io.cohortsync.internal.IndexUpdate;
 import io.cohortsync.internal.LookupChunk;
 import io.cohortsync.internal.ResolvedChunk;
@@ -35,7 +35,7 @@ public final class IdentityTopology {
                                                        final int partitions, final int maxRecordBytes) {
         final KStream<String, IndexUpdate> indexUpdates = addProfileTable(builder, topics, partitions, maxRecordBytes);
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(INDEX_STORE),
-            Serdes.String(), InternalAvroSerde.of(IndexEntry.class)));
+            Serdes.String(), InternalAvroSerde.of(IndexOwners.class)));
         indexUpdates.process(IndexUpdateProcessor::new, Named.as("identity-apply-index-updates"), INDEX_STORE);
         final KStream<String, Object> outputs =
             lookups.process(MemberResolveProcessor::new, Named.as("identity-resolve-members"), INDEX_STORE);

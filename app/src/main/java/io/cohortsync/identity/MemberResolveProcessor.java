@@ -13,10 +13,10 @@ import io.cohortsync.ingest.RequestRules;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueStore;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Resolves a chunk of lookups against this partition's identity index. A missing profile is created when the
@@ -26,12 +26,12 @@ import java.util.List;
 final class MemberResolveProcessor implements Processor<String, LookupChunk, String, Object> {
 
     private ProcessorContext<String, Object> context;
-    private KeyValueStore<String, IndexEntry> index;
+    private IdentityIndex index;
 
     @Override
     public void init(final ProcessorContext<String, Object> context) {
         this.context = context;
-        this.index = context.getStateStore(IdentityTopology.INDEX_STORE);
+        this.index = new IdentityIndex(context.getStateStore(IdentityTopology.INDEX_STORE));
     }
 
     @Override
@@ -46,19 +46,21 @@ final class MemberResolveProcessor implements Processor<String, LookupChunk, Str
     }
 
     private ResolvedMember resolve(final BatchInfo batch, final MemberLookup lookup, final long timestamp) {
-        final IndexEntry found = index.get(lookup.getLookupKey());
-        if (found != null) {
-            return new ResolvedMember(Resolution.MATCHED, found.getObjectId(), found.getIdentity());
+        final IdentityIndex.Slot slot = index.slot(lookup.getLookupKey());
+        final Optional<IndexEntry> found = slot.match();
+        if (found.isPresent()) {
+            return new ResolvedMember(Resolution.MATCHED, found.get().getObjectId(), found.get().getIdentity());
         }
         if (!lookup.getCreateIfMissing()) {
             // For a REMOVE, the objectId a later sync would create it under: membership marks it, so an older ADD
-            // stays stale. An unmatched ADD needs none, so the hash is not computed for it.
+            // stays stale. Needless where no sync ever creates one (MATCH_ONLY), and for an unmatched ADD.
             final boolean remove = Operation.REMOVE.name().equals(batch.getOperation());
-            return new ResolvedMember(Resolution.UNMATCHED, remove ? IdentityRules.newObjectId(lookup) : null, null);
+            final boolean marked = remove && IdentityRules.mayCreateLater(lookup);
+            return new ResolvedMember(Resolution.UNMATCHED, marked ? slot.newObjectId() : null, null);
         }
-        final String objectId = IdentityRules.newObjectId(lookup);
+        final String objectId = slot.newObjectId();
         final Profile profile = IdentityRules.newProfile(batch.getAccountId(), objectId, lookup, batch.getComputedAt());
-        index.put(lookup.getLookupKey(), new IndexEntry(objectId, profile.getIdentity()));
+        index.claim(slot, new IndexEntry(objectId, profile.getIdentity()));
         context.forward(new Record<>(batch.getAccountId() + "|" + objectId, profile, timestamp,
             IndexedKeyHeader.of(context.applicationId(), lookup.getLookupKey())));
         return new ResolvedMember(Resolution.CREATED, objectId, profile.getIdentity());

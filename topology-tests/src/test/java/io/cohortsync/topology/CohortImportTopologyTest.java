@@ -255,6 +255,97 @@ class CohortImportTopologyTest {
         assertThat(single(fx.reports()).getUnmatched()).isEqualTo(1);
     }
 
+    /**
+     * The profile cohort-sync created for 'x-user' became 'y-user' on the platform. The next 'x-user' gets a profile
+     * of its own under a new objectId: re-creating the derived one would write over the platform's profile.
+     */
+    @Test
+    void aProfileCreatedForAnIdentityThePlatformLaterChangedIsNeverWrittenOver() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("x-user")));
+        final String first = single(fx.createdProfiles()).getObjectId();
+        fx.profile("ct", first, "y-user", "dev-y-1");
+
+        fx.request(batch("ct", "c2", "Churn", "m2", 2_000, ADD, withIdentity("X-User")));
+
+        final Profile second = single(fx.createdProfiles());
+        assertThat(second.getObjectId()).isNotEqualTo(first).startsWith("__cs");
+        assertThat(second.getIdentity()).isEqualTo("X-User");
+        assertThat(fx.identityIndex()).containsEntry("ct|i|x-user", second.getObjectId())
+            .containsEntry("ct|i|y-user", first);
+        fx.request(batch("ct", "c3", "Fans", "m3", 3_000, ADD, withIdentity("y-user")));
+        assertThat(fx.createdProfiles()).isEmpty();
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.key)
+            .containsExactly("ct|" + first, "ct|" + second.getObjectId(), "ct|" + first);
+    }
+
+    /** A replay of the second creation, or a third 'x-user', finds the second profile: the ids stay deterministic. */
+    @Test
+    void theObjectIdAfterAReleaseIsDerivedAgainOnReplay() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("x-user")));
+        final String first = single(fx.createdProfiles()).getObjectId();
+        fx.deleteProfile("ct", first);
+        fx.request(batch("ct", "c2", "Churn", "m2", 2_000, ADD, withIdentity("x-user")));
+        final String second = single(fx.createdProfiles()).getObjectId();
+
+        fx.request(batch("ct", "c3", "Fans", "m3", 3_000, ADD, withIdentity("x-user")));
+
+        assertThat(second).isNotEqualTo(first);
+        assertThat(fx.createdProfiles()).isEmpty();
+        assertThat(fx.identityIndex()).containsEntry("ct|i|x-user", second);
+        try (TopologyFixture other = new TopologyFixture()) {
+            other.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("x-user")));
+            other.deleteProfile("ct", first);
+            other.request(batch("ct", "c2", "Churn", "m2", 2_000, ADD, withIdentity("x-user")));
+            assertThat(other.createdProfiles()).extracting(Profile::getObjectId).containsExactly(first, second);
+        } catch (final Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Index updates from different profile partitions interleave: a key two profiles have must outlive either. */
+    @Test
+    void aDeviceIdTwoAnonymousProfilesShareStillMatchesOneWhenTheOtherIsIdentified() {
+        fx.profile("bz", "b-1", null, "dev-shared");
+        fx.profile("bz", "b-2", null, "dev-shared");
+        fx.profile("bz", "b-2", "known-user", "dev-shared");
+
+        fx.request(batch("bz", "c9", "Churners", "m1", 1_000, ADD, withDevice("dev-shared")));
+
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.key).containsExactly("bz|b-1");
+    }
+
+    @Test
+    void anIdentityTwoProfilesShareStillMatchesOneWhenTheOtherIsDeleted() {
+        fx.profile("ct", "obj-1", "Carol");
+        fx.profile("ct", "obj-2", "carol");
+        fx.deleteProfile("ct", "obj-2");
+
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("CAROL")));
+
+        assertThat(fx.createdProfiles()).isEmpty();
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.key).containsExactly("ct|obj-1");
+    }
+
+    /** The last profile to claim a shared key is the one matched, as before the key kept all its owners. */
+    @Test
+    void theLatestProfileToClaimASharedIdentityIsMatched() {
+        fx.profile("ct", "obj-1", "Carol");
+        fx.profile("ct", "obj-2", "carol");
+
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("carol")));
+
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.key).containsExactly("ct|obj-2");
+    }
+
+    /** Under MATCH_ONLY no sync ever creates the profile, so a marker under a generated id would only take space. */
+    @Test
+    void matchOnlyKeepsNoMarkerForARemoveOfAnUnknownUser() {
+        fx.request(batch("bz", "c9", "Churners", "m1", 1_000, REMOVE, withUserId("stranger")));
+
+        assertThat(single(fx.reports()).getUnmatched()).isEqualTo(1);
+        assertThat(fx.membershipStore()).isEmpty();
+    }
+
     @Test
     void aCohortRenameUpdatesTheSegmentName() {
         fx.profile("ct", "obj-1", "alice");

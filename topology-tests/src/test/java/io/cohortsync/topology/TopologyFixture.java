@@ -15,6 +15,7 @@ import io.cohortsync.internal.MembershipState;
 import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.ingest.IngestTopology;
 import io.cohortsync.internal.IndexEntry;
+import io.cohortsync.internal.IndexOwners;
 import io.cohortsync.internal.SegmentStats;
 import io.cohortsync.membership.MembershipTopology;
 import io.cohortsync.runtime.StreamsSettings;
@@ -136,12 +137,22 @@ final class TopologyFixture implements AutoCloseable {
         profilesIn.pipeInput(new TestRecord<>(profile.getAccountId() + "|" + profile.getObjectId(), profile, headers));
     }
 
-    /** The keys of the identity index (lookup key to objectId). */
+    /** The platform deleted the profile: a tombstone on the profiles topic. */
+    void deleteProfile(final String accountId, final String objectId) {
+        profilesIn.pipeInput(accountId + "|" + objectId, null);
+    }
+
+    /** The keys of the identity index that match a profile (lookup key to the objectId it matches). */
     Map<String, String> identityIndex() {
         final Map<String, String> index = new TreeMap<>();
-        final KeyValueStore<String, IndexEntry> store = driver.getKeyValueStore(IdentityTopology.INDEX_STORE);
-        try (KeyValueIterator<String, IndexEntry> all = store.all()) {
-            all.forEachRemaining(entry -> index.put(entry.key, entry.value.getObjectId()));
+        final KeyValueStore<String, IndexOwners> store = driver.getKeyValueStore(IdentityTopology.INDEX_STORE);
+        try (KeyValueIterator<String, IndexOwners> all = store.all()) {
+            all.forEachRemaining(entry -> {
+                final List<IndexEntry> owners = entry.value.getOwners();
+                if (!owners.isEmpty()) {
+                    index.put(entry.key, owners.get(owners.size() - 1).getObjectId());
+                }
+            });
         }
         return index;
     }
