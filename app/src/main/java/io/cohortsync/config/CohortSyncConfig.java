@@ -21,6 +21,8 @@ public final class CohortSyncConfig {
 
     public static final String EMBEDDED_REGISTRY_URL = "mock://cohort-sync";
 
+    /** Amplitude waits 1-2 s; a minute keeps a split batch's transaction (twice this, plus 5 s) within 15 minutes. */
+    private static final Duration MAX_WEBHOOK_ACK_TIMEOUT = Duration.ofMinutes(1);
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
 
@@ -256,8 +258,9 @@ public final class CohortSyncConfig {
         return positiveInt("webhook.max-body-bytes");
     }
 
+    /** At most ingest.max-members-per-batch: ingest would dead-letter a larger record the webhook answered 200 for. */
     public int webhookMaxMembersPerRecord() {
-        return positiveInt("webhook.max-members-per-record");
+        return Math.min(positiveInt("webhook.max-members-per-record"), maxMembersPerBatch());
     }
 
     public Duration webhookAckTimeout() {
@@ -386,6 +389,20 @@ public final class CohortSyncConfig {
         List.of("http.forward-timeout", "webhook.ack-timeout", "export.request-timeout").forEach(this::timeout);
         rocksDbMemtableBytes();
         HttpBinding.validate(this);
+        validateWebhook();
+    }
+
+    /** What would make the webhook fail every call, or every call it splits. */
+    private void validateWebhook() {
+        if (webhookAckTimeout().compareTo(MAX_WEBHOOK_ACK_TIMEOUT) > 0) {
+            throw new InvalidConfigException(describe("webhook.ack-timeout") + " is over "
+                + MAX_WEBHOOK_ACK_TIMEOUT.toSeconds() + "s: Amplitude gives up on a call after 1-2 s, and a split "
+                + "batch's transaction would outlast the brokers' transaction.max.timeout.ms");
+        }
+        if (values.containsKey("kafka.transactional.id")) {
+            throw new InvalidConfigException(describe("kafka.transactional.id") + " cannot be set: the webhook's "
+                + "producer is not transactional, and its split batches and Kafka Streams choose their own ids");
+        }
     }
 
     /**

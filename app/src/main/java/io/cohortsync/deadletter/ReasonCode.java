@@ -21,6 +21,8 @@ public enum ReasonCode {
     INVALID_ID,
     /** The record key is not the documented '<accountId>|<...>' key of its value. */
     KEY_MISMATCH,
+    /** A request's computedAt is before 1970, or more than a day after its record's timestamp. */
+    COMPUTED_AT_OUT_OF_RANGE,
     /** A batch has more members than ingest.max-members-per-batch. */
     BATCH_TOO_LARGE,
     /** The account is not configured. */

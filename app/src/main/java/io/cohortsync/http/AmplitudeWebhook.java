@@ -2,6 +2,7 @@ package io.cohortsync.http;
 
 import io.cohortsync.avro.CohortSyncRequest;
 import io.cohortsync.avro.SyncType;
+import io.cohortsync.ingest.RequestRules;
 import io.cohortsync.metrics.CohortSyncMetrics;
 import io.cohortsync.metrics.WebhookOutcome;
 import io.javalin.http.Context;
@@ -34,15 +35,18 @@ final class AmplitudeWebhook {
     private final CohortSyncMetrics metrics;
     private final int maxBodyBytes;
     private final int maxMembersPerRecord;
+    private final int maxMembersPerBatch;
     private final SyncType defaultSyncType;
 
     AmplitudeWebhook(final Secrets secrets, final RequestProducer producer, final CohortSyncMetrics metrics,
-                     final int maxBodyBytes, final int maxMembersPerRecord, final SyncType defaultSyncType) {
+                     final int maxBodyBytes, final int maxMembersPerRecord, final int maxMembersPerBatch,
+                     final SyncType defaultSyncType) {
         this.secrets = secrets;
         this.producer = producer;
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
         this.maxMembersPerRecord = maxMembersPerRecord;
+        this.maxMembersPerBatch = maxMembersPerBatch;
         this.defaultSyncType = defaultSyncType;
     }
 
@@ -68,6 +72,7 @@ final class AmplitudeWebhook {
         final SyncType syncType = syncType(ctx);
         final WebhookBatch batch = WebhookPayload.parse(readBody(ctx), accountId, syncType);
         final List<CohortSyncRequest> records = batch.records(maxMembersPerRecord);
+        records.forEach(record -> requireIngestible(batch, record));
         producer.sendAll(batch.key(), records);
         metrics.webhookMembersAccepted(accountId, batch.members().size());
         final Map<String, Object> body = new LinkedHashMap<>();
@@ -75,6 +80,18 @@ final class AmplitudeWebhook {
         body.put("records", records.size());
         body.put("messageIds", records.stream().map(CohortSyncRequest::getMessageId).toList());
         Json.write(ctx, 200, body);
+    }
+
+    /**
+     * Ingest's own checks, before anything is produced: a record it would dead-letter must not be answered 200, or
+     * Amplitude would never send the change again.
+     */
+    private void requireIngestible(final WebhookBatch batch, final CohortSyncRequest record) {
+        RequestRules.check(batch.key(), record, maxMembersPerBatch, System.currentTimeMillis()).ifPresent(rejection -> {
+            throw HttpError.badRequest(rejection.message() + (record.getMessageId().equals(batch.messageId()) ? ""
+                : " (the batch is split into records with message ids <message_id>|part-<n>)"),
+                WebhookPayload.fieldOf(rejection.field()));
+        });
     }
 
     /**

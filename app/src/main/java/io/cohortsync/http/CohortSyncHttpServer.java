@@ -61,7 +61,8 @@ public final class CohortSyncHttpServer implements AutoCloseable {
         this.secrets = new Secrets(passcodes(config), config.httpToken());
         this.producer = new RequestProducer(config, bootstrapServers, topics.requests, metrics.registry());
         final AmplitudeWebhook webhook = new AmplitudeWebhook(secrets, producer, metrics, config.webhookMaxBodyBytes(),
-            config.webhookMaxMembersPerRecord(), SyncType.valueOf(config.webhookDefaultSyncType()));
+            config.webhookMaxMembersPerRecord(), config.maxMembersPerBatch(),
+            SyncType.valueOf(config.webhookDefaultSyncType()));
         this.app = Javalin.create(this::configure);
         registerRoutes(webhook);
     }

@@ -24,7 +24,7 @@ record WebhookBatch(String accountId, String cohortId, String cohortName, Operat
 
     /**
      * The records to produce: one, or, above {@code maxMembersPerRecord}, consecutive slices whose message ids are
-     * {@code <message_id>::part-<n>} (n from 0). The same call always splits the same way, so a retried webhook
+     * {@code <message_id>|part-<n>} (n from 0). The same call always splits the same way, so a retried webhook
      * carries the same ids and every part is recognised as a duplicate.
      */
     List<CohortSyncRequest> records(final int maxMembersPerRecord) {
@@ -39,7 +39,7 @@ record WebhookBatch(String accountId, String cohortId, String cohortName, Operat
     }
 
     static String partId(final String messageId, final int part) {
-        return messageId + "::part-" + part;
+        return messageId + "|part-" + part;
     }
 
     private CohortSyncRequest request(final String id, final List<Member> slice) {

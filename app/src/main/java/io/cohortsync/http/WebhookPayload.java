@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.cohortsync.avro.Member;
 import io.cohortsync.avro.Operation;
 import io.cohortsync.avro.SyncType;
+import io.cohortsync.ingest.RequestRules;
 
 import java.io.CharArrayReader;
 import java.io.IOException;
@@ -37,7 +38,7 @@ final class WebhookPayload {
     private static final Pattern UNIX_SECONDS = Pattern.compile("\\d{1,12}(\\.\\d{1,9})?");
     private static final char BYTE_ORDER_MARK = '\uFEFF';
     /** How far computed_time may be ahead of this server's clock: room for clock skew, not for a future date. */
-    static final Duration MAX_COMPUTED_AHEAD = Duration.ofDays(1);
+    static final Duration MAX_COMPUTED_AHEAD = RequestRules.MAX_COMPUTED_AHEAD;
 
     private WebhookPayload() {
     }
@@ -111,6 +112,19 @@ final class WebhookPayload {
                 + describe(node), field);
         }
         return node.booleanValue();
+    }
+
+    /** The payload field (or header) a CohortSyncRequest field comes from, for an error that names it. */
+    static String fieldOf(final String requestField) {
+        return requestField == null ? null : switch (requestField) {
+            case "accountId" -> AmplitudeWebhook.ACCOUNT_HEADER;
+            case "cohortId" -> "cohort_id";
+            case "cohortName" -> "cohort_name";
+            case "messageId" -> "message_id";
+            case "computedAt" -> "computed_time";
+            case "members" -> "users";
+            default -> requestField;
+        };
     }
 
     /**

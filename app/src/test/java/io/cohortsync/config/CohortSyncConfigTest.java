@@ -140,6 +140,22 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void webhookSettingsThatWouldFailEveryCallAreRefusedAndItsRecordsFitIngest() {
+        assertThat(CohortSyncConfig.of(Map.of("webhook.max-members-per-record", "2000",
+            "ingest.max-members-per-batch", "1500"), null).webhookMaxMembersPerRecord()).isEqualTo(1500);
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("webhook.ack-timeout", "8m"), null))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("webhook.ack-timeout")
+            .hasMessageContaining("60s");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("kafka.transactional.id", "mine"), null))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("kafka.transactional.id");
+        assertThat(CohortSyncConfig.of(Map.of("webhook.max-members-per-record", "1500",
+            "ingest.max-members-per-batch", "1500", "webhook.ack-timeout", "1m"), null).webhookAckTimeout())
+            .hasSeconds(60);
+    }
+
+    @Test
     void fileValuesExpandEnvironmentPlaceholders() throws IOException {
         final Path file = write("""
             schema-registry:

@@ -288,6 +288,16 @@ class BadHttpInputTest {
             .put("user_properties", "plan=pro"), "users[0].user_properties"));
         cases.add(bad("sync_type=WEEKLY", () -> http.post(PATH + "?sync_type=WEEKLY", validBody(), authJson()), 400,
             "sync_type"));
+        // Ingest would dead-letter these after a 200, and Amplitude would never send the change again.
+        for (final String field : List.of("cohort_id", "cohort_name", "message_id")) {
+            cases.add(bad(field + " of 1,025 characters", () -> webhook(mutate(p -> p.put(field, "x".repeat(1025)))),
+                400, field).errorContains("1025 characters"));
+        }
+        cases.add(bad("a message_id that fits, but not with the |part-<n> of a split batch", () -> webhook(mutate(p -> {
+            final ArrayNode users = HttpTestClient.JSON.createArrayNode();
+            IntStream.rangeClosed(0, MEMBERS_PER_RECORD).forEach(i -> users.add(device("long-id-dev-" + i)));
+            p.put("message_id", "m".repeat(1020)).set("users", users);
+        })), 400, "message_id").errorContains("part-<n>"));
         return cases.stream();
     }
 
@@ -570,7 +580,7 @@ class BadHttpInputTest {
             .toList();
         final String payload = batch("c-10k", "Ten thousand", true, COMPUTED, "m-10k",
             identities.stream().map(i -> identified(i)).toArray(ObjectNode[]::new)).toString();
-        final List<String> parts = List.of("m-10k::part-0", "m-10k::part-1", "m-10k::part-2", "m-10k::part-3");
+        final List<String> parts = List.of("m-10k|part-0", "m-10k|part-1", "m-10k|part-2", "m-10k|part-3");
 
         final List<CohortSyncRequest> written = assertAccepted("10,000 users", () -> webhook(payload), "demo|c-10k",
             parts);
@@ -638,9 +648,9 @@ class BadHttpInputTest {
         assertThat(deadLetterKeys()).doesNotContain(key);
 
         // Amplitude retries once the broker takes it: both parts, applied once (not "part-0 was a duplicate").
-        assertAccepted("the retry", () -> webhook(payload.toString()), key, List.of("m-txn::part-0", "m-txn::part-1"));
-        final SyncReport first = awaitReport(key, "m-txn::part-0");
-        final SyncReport second = awaitReport(key, "m-txn::part-1");
+        assertAccepted("the retry", () -> webhook(payload.toString()), key, List.of("m-txn|part-0", "m-txn|part-1"));
+        final SyncReport first = awaitReport(key, "m-txn|part-0");
+        final SyncReport second = awaitReport(key, "m-txn|part-1");
         assertThat(first.getDuplicate()).isFalse();
         assertThat(first.getCreated()).isEqualTo(MEMBERS_PER_RECORD);
         assertThat(second.getDuplicate()).isFalse();
@@ -668,7 +678,7 @@ class BadHttpInputTest {
                 final HttpTestClient.Response answer = answers.get(b).get(2, TimeUnit.MINUTES);
                 assertThat(answer.status()).as(answer.body()).isEqualTo(200);
                 assertThat(answer.json().path("messageIds")).extracting(JsonNode::asText)
-                    .containsExactly("m-conc-" + b + "::part-0", "m-conc-" + b + "::part-1");
+                    .containsExactly("m-conc-" + b + "|part-0", "m-conc-" + b + "|part-1");
             }
         } finally {
             callers.shutdownNow();
@@ -680,10 +690,10 @@ class BadHttpInputTest {
             final String key = "demo|c-conc-" + b;
             assertThat(requests.stream().filter(r -> key.equals(r.key())).map(ConsumerRecord::value))
                 .extracting(CohortSyncRequest::getMessageId, r -> r.getMembers().size())
-                .containsExactly(tuple("m-conc-" + b + "::part-0", MEMBERS_PER_RECORD),
-                    tuple("m-conc-" + b + "::part-1", 1));
-            assertThat(awaitReport(key, "m-conc-" + b + "::part-1").getCreated()).isEqualTo(1);
-            assertThat(awaitReport(key, "m-conc-" + b + "::part-0").getCreated()).isEqualTo(MEMBERS_PER_RECORD);
+                .containsExactly(tuple("m-conc-" + b + "|part-0", MEMBERS_PER_RECORD),
+                    tuple("m-conc-" + b + "|part-1", 1));
+            assertThat(awaitReport(key, "m-conc-" + b + "|part-1").getCreated()).isEqualTo(1);
+            assertThat(awaitReport(key, "m-conc-" + b + "|part-0").getCreated()).isEqualTo(MEMBERS_PER_RECORD);
         }
     }
 

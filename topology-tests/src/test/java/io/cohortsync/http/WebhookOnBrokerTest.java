@@ -166,7 +166,7 @@ class WebhookOnBrokerTest {
         final ObjectNode[] users = IntStream.range(0, 10_000).mapToObj(i -> identified("leaver-" + i))
             .toArray(ObjectNode[]::new);
         final String payload = batch("c-big", "Big", false, 1_692_206_900L, "m-big", users).toString();
-        final List<String> parts = IntStream.range(0, 10).mapToObj(i -> "m-big::part-" + i).toList();
+        final List<String> parts = IntStream.range(0, 10).mapToObj(i -> "m-big|part-" + i).toList();
 
         final HttpTestClient.Response first = webhook(payload);
         assertThat(first.status()).isEqualTo(200);

@@ -58,7 +58,7 @@ class WebhookPayloadTest {
 
         assertThat(batch.computedAtMs()).isEqualTo(1_692_206_763_500L);
         assertThat(records).extracting(CohortSyncRequest::getMessageId)
-            .containsExactly("m::part-0", "m::part-1", "m::part-2");
+            .containsExactly("m|part-0", "m|part-1", "m|part-2");
         assertThat(records).extracting(r -> r.getMembers().size()).containsExactly(1000, 1000, 501);
         assertThat(records.get(2).getMembers().get(500).getUserId()).isEqualTo("u2500");
         assertThat(batch.records(1000)).isEqualTo(records);

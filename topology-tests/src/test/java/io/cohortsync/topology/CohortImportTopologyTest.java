@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -542,6 +543,22 @@ class CohortImportTopologyTest {
         assertThat(dead.get(0).getSourceOffset()).isZero();
         assertThat(dead.get(0).getValue().array()).isEqualTo("not avro at all".getBytes(StandardCharsets.UTF_8));
         assertThat(dead.get(0).getMessage()).isNotBlank();
+        assertThat(single(fx.partnerSyncEvents()).value.getProperties()).containsEntry("Action", "Added");
+    }
+
+    /** A future computedAt would make every real change to its members stale until that date. */
+    @Test
+    void aRequestComputedBefore1970OrDaysAfterItWasWrittenIsDeadLettered() {
+        final long now = System.currentTimeMillis();
+        fx.request(batch("ct", "c1", "VIP", "m1", now * 1000, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m2", -1, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m3", now + Duration.ofHours(1).toMillis(), ADD, withIdentity("alice")));
+
+        final List<DeadLetter> dead = fx.deadLetters();
+        assertThat(dead).extracting(DeadLetter::getReasonCode)
+            .containsExactly("COMPUTED_AT_OUT_OF_RANGE", "COMPUTED_AT_OUT_OF_RANGE");
+        assertThat(dead.get(0).getMessage()).contains("more than 24 hours after the request was written");
+        assertThat(dead.get(1).getMessage()).contains("before 1970");
         assertThat(single(fx.partnerSyncEvents()).value.getProperties()).containsEntry("Action", "Added");
     }
 
