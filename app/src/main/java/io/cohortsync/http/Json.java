@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.ObjectReader;
 import io.javalin.http.Context;
 
@@ -27,7 +28,10 @@ final class Json {
      */
     private static final ObjectReader REQUEST_READER = MAPPER.reader()
         .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-        .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+        .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+        // Numbers become property strings: read as decimals, with their scale, so 1.10 is not the double 1.1.
+        .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+        .without(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES);
 
     private Json() {
     }

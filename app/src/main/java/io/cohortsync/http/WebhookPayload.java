@@ -39,6 +39,7 @@ final class WebhookPayload {
     private static final char BYTE_ORDER_MARK = '\uFEFF';
     /** How far computed_time may be ahead of this server's clock: room for clock skew, not for a future date. */
     static final Duration MAX_COMPUTED_AHEAD = RequestRules.MAX_COMPUTED_AHEAD;
+    private static final int MAX_PLAIN_SCALE = 100;
 
     private WebhookPayload() {
     }
@@ -232,7 +233,10 @@ final class WebhookPayload {
         return node.asText();
     }
 
-    /** Values as strings: text as is, numbers and booleans as written, objects and arrays as JSON; null dropped. */
+    /**
+     * Values as strings: text as is, booleans as written, numbers as exact plain decimals (1.10 stays "1.10", 1e2 is
+     * "100"), objects and arrays as JSON; null dropped.
+     */
     private static Map<String, String> properties(final JsonNode user, final String where) {
         final JsonNode node = user.get("user_properties");
         if (node == null || node.isNull()) {
@@ -248,10 +252,16 @@ final class WebhookPayload {
             final Map.Entry<String, JsonNode> field = fields.next();
             final JsonNode value = field.getValue();
             if (!value.isNull()) {
-                properties.put(field.getKey(), value.isValueNode() ? value.asText() : value.toString());
+                properties.put(field.getKey(), value.isBigDecimal() ? decimalText(value.decimalValue())
+                    : value.isValueNode() ? value.asText() : value.toString());
             }
         }
         return properties;
+    }
+
+    /** Plain unless the exponent is large: 1e999999999 in plain digits would be a gigabyte of zeros. */
+    private static String decimalText(final BigDecimal value) {
+        return Math.abs(value.scale()) <= MAX_PLAIN_SCALE ? value.toPlainString() : value.toString();
     }
 
     /**

@@ -23,7 +23,9 @@ class WebhookPayloadTest {
              "computed_time": "1692206763", "message_id": "m-1",
              "users": [{"user_id": "u1", "device_id": "d1", "amplitude_id": 12345,
                         "user_properties": {"CleverTap_Identity": "Clevertap1", "visits": 3, "vip": true,
-                                            "tags": ["a", "b"], "gone": null}},
+                                            "tags": ["a", "b"], "gone": null, "price": 1.10, "score": 1e2,
+                                            "big": 12345678901234567890.5, "ratios": [0.50],
+                                            "huge": 1e999999999}},
                        {"user_id": null, "user_properties": null}]}
             """);
 
@@ -41,7 +43,8 @@ class WebhookPayloadTest {
         assertThat(first.getDeviceId()).isEqualTo("d1");
         assertThat(first.getAmplitudeId()).isEqualTo("12345");
         assertThat(first.getUserProperties()).isEqualTo(Map.of("CleverTap_Identity", "Clevertap1", "visits", "3",
-            "vip", "true", "tags", "[\"a\",\"b\"]"));
+            "vip", "true", "tags", "[\"a\",\"b\"]", "price", "1.10", "score", "100",
+            "big", "12345678901234567890.5", "ratios", "[0.50]", "huge", "1E+999999999"));
         assertThat(records.get(0).getMembers().get(1).getUserProperties()).isEmpty();
     }
 
