@@ -12,20 +12,17 @@ import io.cohortsync.internal.BatchInfo;
 import io.cohortsync.internal.BatchOpened;
 import io.cohortsync.internal.LookupChunk;
 import io.cohortsync.internal.MemberLookup;
+import io.cohortsync.topology.SlicedSweep;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -39,12 +36,12 @@ import java.util.function.Function;
 final class RequestIngestProcessor implements Processor<byte[], byte[], String, Object> {
 
     private static final Logger LOG = LoggerFactory.getLogger(RequestIngestProcessor.class);
-    private static final Duration CLEANUP_INTERVAL = Duration.ofMinutes(10);
 
     private final IngestSettings settings;
     private final Function<String, Optional<AccountSettings>> accounts;
     private ProcessorContext<String, Object> context;
     private KeyValueStore<String, Long> messageIds;
+    private SlicedSweep<Long> messageIdSweep;
     private InputDecoder<CohortSyncRequest> decoder;
 
     RequestIngestProcessor(final IngestSettings settings, final Function<String, Optional<AccountSettings>> accounts) {
@@ -57,7 +54,8 @@ final class RequestIngestProcessor implements Processor<byte[], byte[], String, 
         this.context = context;
         this.messageIds = context.getStateStore(IngestTopology.MESSAGE_IDS_STORE);
         this.decoder = new InputDecoder<>(settings.requestSerde().deserializer(), settings.maxRecordBytes());
-        context.schedule(CLEANUP_INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::forgetOldMessageIds);
+        this.messageIdSweep = new SlicedSweep<>(messageIds);
+        context.schedule(SlicedSweep.INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::forgetOldMessageIds);
     }
 
     @Override
@@ -155,14 +153,6 @@ final class RequestIngestProcessor implements Processor<byte[], byte[], String, 
 
     private void forgetOldMessageIds(final long now) {
         final long cutoff = now - settings.messageIdRetention().toMillis();
-        final List<String> expired = new ArrayList<>();
-        try (KeyValueIterator<String, Long> all = messageIds.all()) {
-            all.forEachRemaining(entry -> {
-                if (entry.value < cutoff) {
-                    expired.add(entry.key);
-                }
-            });
-        }
-        expired.forEach(messageIds::delete);
+        messageIdSweep.sweep(appliedAt -> appliedAt < cutoff);
     }
 }

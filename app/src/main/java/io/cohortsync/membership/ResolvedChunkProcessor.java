@@ -8,33 +8,21 @@ import io.cohortsync.internal.Resolution;
 import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.internal.ResolvedMember;
 import io.cohortsync.internal.SegmentStats;
-import org.apache.kafka.streams.KeyValue;
+import io.cohortsync.topology.SlicedSweep;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueIterator;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 /** Applies a chunk of resolved members to its segment: one Partner Sync event per real change. */
 final class ResolvedChunkProcessor implements Processor<String, ResolvedChunk, String, Object> {
 
-    /**
-     * Expired markers are swept in slices: every minute, the next {@value #SWEEP_SLICE} entries of the members store
-     * (1.2 million an hour, against a retention of days). One pass over the whole store at once held the stream thread
-     * for seconds per million members, long enough to pass the transaction timeout on a large store.
-     */
-    static final Duration SWEEP_INTERVAL = Duration.ofMinutes(1);
-    static final int SWEEP_SLICE = 20_000;
-
     private final Duration markerRetention;
     private ProcessorContext<String, Object> context;
     private SegmentLedger ledger;
-    /** Where the next sweep slice starts; null: at the beginning of the store. */
-    private String sweepFrom;
+    private SlicedSweep<MembershipState> markerSweep;
 
     ResolvedChunkProcessor(final Duration markerRetention) {
         this.markerRetention = markerRetention;
@@ -44,7 +32,8 @@ final class ResolvedChunkProcessor implements Processor<String, ResolvedChunk, S
     public void init(final ProcessorContext<String, Object> context) {
         this.context = context;
         this.ledger = new SegmentLedger(context);
-        context.schedule(SWEEP_INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::forgetOldMarkers);
+        this.markerSweep = new SlicedSweep<>(ledger.members());
+        context.schedule(SlicedSweep.INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::forgetOldMarkers);
     }
 
     @Override
@@ -109,22 +98,6 @@ final class ResolvedChunkProcessor implements Processor<String, ResolvedChunk, S
 
     private void forgetOldMarkers(final long now) {
         final long cutoff = now - markerRetention.toMillis();
-        final List<String> expired = new ArrayList<>();
-        String next = null;
-        try (KeyValueIterator<String, MembershipState> slice = ledger.members().range(sweepFrom, null)) {
-            int scanned = 0;
-            while (slice.hasNext()) {
-                final KeyValue<String, MembershipState> entry = slice.next();
-                if (scanned++ == SWEEP_SLICE) {
-                    next = entry.key;
-                    break;
-                }
-                if (!entry.value.getMember() && entry.value.getComputedAt() < cutoff) {
-                    expired.add(entry.key);
-                }
-            }
-        }
-        expired.forEach(ledger.members()::delete);
-        sweepFrom = next;
+        markerSweep.sweep(state -> !state.getMember() && state.getComputedAt() < cutoff);
     }
 }

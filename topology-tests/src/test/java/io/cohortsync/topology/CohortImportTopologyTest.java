@@ -454,14 +454,32 @@ class CohortImportTopologyTest {
         }
         assertThat(fx.membershipStore()).hasSize(markers + 1);
 
-        fx.driver.advanceWallClockTime(java.time.Duration.ofMinutes(1));
+        fx.driver.advanceWallClockTime(Duration.ofMinutes(1));
         final int afterOneSlice = fx.membershipStore().size();
-        fx.driver.advanceWallClockTime(java.time.Duration.ofMinutes(1));
+        fx.driver.advanceWallClockTime(Duration.ofMinutes(1));
 
         assertThat(afterOneSlice).as("one slice of 20,000 entries").isBetween(markers + 1 - 20_000, markers + 2 - 20_000);
         final Map<String, io.cohortsync.internal.MembershipState> left = fx.membershipStore();
         assertThat(left).containsOnlyKeys("ct|c1|obj-1");
         assertThat(left.get("ct|c1|obj-1").getMember()).isTrue();
+    }
+
+    /** Message ids are swept a slice a minute too; one past its retention is a new batch again. */
+    @Test
+    void aMessageIdIsForgottenAfterItsRetention() throws Exception {
+        fx.close();
+        fx = new TopologyFixture(Map.of("ingest.message-id-retention", "1d"));
+        fx.profile("ct", "obj-1", "alice");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+        assertThat(fx.reports()).extracting(SyncReport::getDuplicate).containsExactly(false, true);
+
+        fx.driver.advanceWallClockTime(Duration.ofDays(1).plusMinutes(2));
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
+
+        final SyncReport again = single(fx.reports());
+        assertThat(again.getDuplicate()).isFalse();
+        assertThat(again.getUnchanged()).isEqualTo(1);
     }
 
     @Test
