@@ -7,7 +7,6 @@ import io.cohortsync.internal.ProfileSegment;
 import io.cohortsync.internal.SegmentStats;
 import io.cohortsync.membership.MembershipTopology;
 import io.cohortsync.membership.ProfileSegmentsTopology;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
@@ -58,27 +57,16 @@ final class LocalQueries {
         final String prefix = accountId + "|" + cohortId + "|";
         final ReadOnlyKeyValueStore<String, MembershipState> store =
             locator.store(MembershipTopology.MEMBERS_STORE, partition);
-        final List<Map<String, Object>> members = new ArrayList<>();
-        boolean more = false;
         final String from = after == null ? prefix : prefix + after;
+        final MemberPages.Page page;
         try (KeyValueIterator<String, MembershipState> it = store.range(from, upperBound(prefix))) {
-            while (it.hasNext()) {
-                final KeyValue<String, MembershipState> entry = it.next();
-                if (!entry.key.startsWith(prefix) || entry.key.equals(from) || !entry.value.getMember()) {
-                    continue;
-                }
-                if (members.size() == limit) {
-                    more = true;
-                    break;
-                }
-                members.add(StoreViews.member(entry.key.substring(prefix.length()), entry.value));
-            }
+            page = MemberPages.read(it, prefix, from, limit, MemberPages.MAX_MARKERS_PER_PAGE);
         }
         final Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("accountId", accountId);
         answer.put("cohortId", cohortId);
-        answer.put("members", members);
-        answer.put("next", more ? members.get(members.size() - 1).get("objectId") : null);
+        answer.put("members", page.members());
+        answer.put("next", page.next());
         return answer;
     }
 
