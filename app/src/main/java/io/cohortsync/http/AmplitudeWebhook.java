@@ -36,17 +36,19 @@ final class AmplitudeWebhook {
     private final int maxBodyBytes;
     private final int maxMembersPerRecord;
     private final int maxMembersPerBatch;
+    private final int maxRecordBytes;
     private final SyncType defaultSyncType;
 
     AmplitudeWebhook(final Secrets secrets, final RequestProducer producer, final CohortSyncMetrics metrics,
                      final int maxBodyBytes, final int maxMembersPerRecord, final int maxMembersPerBatch,
-                     final SyncType defaultSyncType) {
+                     final int maxRecordBytes, final SyncType defaultSyncType) {
         this.secrets = secrets;
         this.producer = producer;
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;
         this.maxMembersPerRecord = maxMembersPerRecord;
         this.maxMembersPerBatch = maxMembersPerBatch;
+        this.maxRecordBytes = maxRecordBytes;
         this.defaultSyncType = defaultSyncType;
     }
 
@@ -71,7 +73,7 @@ final class AmplitudeWebhook {
         requireIdentityEncoding(ctx);
         final SyncType syncType = syncType(ctx);
         final WebhookBatch batch = WebhookPayload.parse(readBody(ctx), accountId, syncType);
-        final List<CohortSyncRequest> records = batch.records(maxMembersPerRecord);
+        final List<CohortSyncRequest> records = batch.records(maxMembersPerRecord, maxRecordBytes);
         records.forEach(record -> requireIngestible(batch, record));
         producer.sendAll(batch.key(), records);
         metrics.webhookMembersAccepted(accountId, batch.members().size());

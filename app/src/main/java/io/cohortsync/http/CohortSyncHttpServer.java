@@ -61,7 +61,7 @@ public final class CohortSyncHttpServer implements AutoCloseable {
         this.secrets = new Secrets(passcodes(config), config.httpToken());
         this.producer = new RequestProducer(config, bootstrapServers, topics.requests, metrics.registry());
         final AmplitudeWebhook webhook = new AmplitudeWebhook(secrets, producer, metrics, config.webhookMaxBodyBytes(),
-            config.webhookMaxMembersPerRecord(), config.maxMembersPerBatch(),
+            config.webhookMaxMembersPerRecord(), config.maxMembersPerBatch(), config.maxRecordBytes(),
             SyncType.valueOf(config.webhookDefaultSyncType()));
         this.app = Javalin.create(this::configure);
         registerRoutes(webhook);

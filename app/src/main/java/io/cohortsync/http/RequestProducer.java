@@ -174,9 +174,10 @@ final class RequestProducer implements AutoCloseable {
             throw unavailable("cannot serialise the request with the schema registry: " + e.getMessage(), e);
         }
         if (value.length > maxRecordBytes) {
-            throw HttpError.tooLarge("one record of " + record.getMembers().size() + " members is " + value.length
-                + " bytes, over ingest.max-record-bytes (" + maxRecordBytes + "); lower "
-                + "webhook.max-members-per-record or raise ingest.max-record-bytes");
+            // Batches are split by size as well as by count, so only a user too large on its own gets here.
+            throw HttpError.tooLarge("a record of " + record.getMembers().size() + " user(s) is " + value.length
+                + " bytes, over ingest.max-record-bytes (" + maxRecordBytes + "): one user's ids and properties "
+                + "must fit in it; send fewer properties or raise ingest.max-record-bytes");
         }
         return value;
     }

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -32,7 +33,7 @@ class WebhookPayloadTest {
         assertThat(batch.operation()).isEqualTo(Operation.REMOVE);
         assertThat(batch.computedAtMs()).isEqualTo(1_692_206_763_000L);
         assertThat(batch.key()).isEqualTo("demo|1638361188");
-        final List<CohortSyncRequest> records = batch.records(1000);
+        final List<CohortSyncRequest> records = batch.records(1000, 8_388_608);
         assertThat(records).singleElement().satisfies(request -> {
             assertThat(request.getMessageId()).isEqualTo("m-1");
             assertThat(request.getCohortName()).isEqualTo("Cart Drop off");
@@ -57,14 +58,37 @@ class WebhookPayloadTest {
         final WebhookBatch batch = parse("{\"cohort_id\": \"c\", \"in_cohort\": true, \"computed_time\": 1692206763.5,"
             + " \"message_id\": \"m\", \"users\": [" + users + "]}");
 
-        final List<CohortSyncRequest> records = batch.records(1000);
+        final List<CohortSyncRequest> records = batch.records(1000, 8_388_608);
 
         assertThat(batch.computedAtMs()).isEqualTo(1_692_206_763_500L);
         assertThat(records).extracting(CohortSyncRequest::getMessageId)
             .containsExactly("m|part-0", "m|part-1", "m|part-2");
         assertThat(records).extracting(r -> r.getMembers().size()).containsExactly(1000, 1000, 501);
         assertThat(records.get(2).getMembers().get(500).getUserId()).isEqualTo("u2500");
-        assertThat(batch.records(1000)).isEqualTo(records);
+        assertThat(batch.records(1000, 8_388_608)).isEqualTo(records);
+    }
+
+    /** Long properties: the parts are cut by size too, so each fits ingest.max-record-bytes however few users. */
+    @Test
+    void aBatchOfLargeUsersSplitsIntoRecordsThatFitTheRecordLimit() throws Exception {
+        final StringBuilder users = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            users.append(i == 0 ? "" : ",").append("{\"user_id\": \"u").append(i)
+                .append("\", \"user_properties\": {\"bio\": \"").append("é".repeat(400 + i)).append("\"}}");
+        }
+        final WebhookBatch batch = parse("{\"cohort_id\": \"c\", \"in_cohort\": true, \"computed_time\": 1692206763,"
+            + " \"message_id\": \"m\", \"users\": [" + users + "]}");
+
+        final List<CohortSyncRequest> records = batch.records(1000, 10_000);
+
+        assertThat(records).hasSizeGreaterThan(4);
+        assertThat(records).extracting(CohortSyncRequest::getMessageId).startsWith("m|part-0", "m|part-1");
+        for (final CohortSyncRequest record : records) {
+            assertThat(record.toByteBuffer().remaining()).as(record.getMessageId()).isLessThanOrEqualTo(10_000);
+        }
+        assertThat(records.stream().flatMap(r -> r.getMembers().stream()).map(Member::getUserId))
+            .containsExactlyElementsOf(IntStream.range(0, 40).mapToObj(i -> "u" + i).toList());
+        assertThat(batch.records(1000, 10_000)).isEqualTo(records);
     }
 
     @Test
