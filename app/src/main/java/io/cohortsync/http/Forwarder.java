@@ -104,6 +104,12 @@ final class Forwarder {
         if (response.statusCode() == 200) {
             return body;
         }
+        if (response.statusCode() == 401) {
+            // This instance accepted the caller's token, so the other one holds another http.token: a deployment
+            // fault (a token rotation under way, say), not the caller's.
+            throw HttpError.unavailable("instance " + describe(host) + ", which owns this data, refused this "
+                + "instance's http.token: every instance must have the same one; retry shortly");
+        }
         final String message = body.path("error").asText("status " + response.statusCode());
         final String field = body.hasNonNull("field") ? body.get("field").asText() : null;
         throw new HttpError(response.statusCode(), message, field);
