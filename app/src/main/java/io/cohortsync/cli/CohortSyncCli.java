@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** The {@code cohort-sync} command line: run the service, produce sample data, inspect topics, benchmark. */
 @Command(name = "cohort-sync", mixinStandardHelpOptions = true, version = "cohort-sync 0.1.0",
     description = "Amplitude cohorts to engagement-platform segments, on Kafka Streams.",
-    subcommands = {RunCommand.class, ProduceSampleCommand.class, InspectCommand.class,
+    subcommands = {RunCommand.class, ProduceSampleCommand.class, ProduceCommand.class, InspectCommand.class,
         io.cohortsync.bench.BenchImportCommand.class, io.cohortsync.bench.StoreCostBenchmark.class,
         io.cohortsync.export.BenchExportCommand.class,
         io.cohortsync.http.WebhookBenchmark.class})

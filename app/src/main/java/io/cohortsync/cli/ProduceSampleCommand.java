@@ -83,9 +83,9 @@ final class ProduceSampleCommand implements Callable<Integer> {
     }
 
     /** Sends every value and waits until Kafka acknowledged each; fails, naming the topic, if one was refused. */
-    private static <V> void produce(final ClientConnection connection, final String topic,
-                                    final Serializer<V> serializer, final List<V> values,
-                                    final java.util.function.Function<V, String> key) throws InterruptedException {
+    static <V> void produce(final ClientConnection connection, final String topic, final Serializer<V> serializer,
+                            final List<V> values, final java.util.function.Function<V, String> key)
+        throws InterruptedException {
         final Map<String, Object> config = connection.clientConfig();
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

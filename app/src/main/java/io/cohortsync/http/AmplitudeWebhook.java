@@ -74,7 +74,7 @@ final class AmplitudeWebhook {
         final SyncType syncType = syncType(ctx);
         final WebhookBatch batch = WebhookPayload.parse(readBody(ctx), accountId, syncType);
         final List<CohortSyncRequest> records = batch.records(maxMembersPerRecord, maxRecordBytes);
-        records.forEach(record -> requireIngestible(batch, record));
+        records.forEach(record -> requireIngestible(batch, record, maxMembersPerBatch));
         producer.sendAll(batch.key(), records);
         metrics.webhookMembersAccepted(accountId, batch.members().size());
         final Map<String, Object> body = new LinkedHashMap<>();
@@ -88,7 +88,8 @@ final class AmplitudeWebhook {
      * Ingest's own checks, before anything is produced: a record it would dead-letter must not be answered 200, or
      * Amplitude would never send the change again.
      */
-    private void requireIngestible(final WebhookBatch batch, final CohortSyncRequest record) {
+    static void requireIngestible(final WebhookBatch batch, final CohortSyncRequest record,
+                                  final int maxMembersPerBatch) {
         RequestRules.check(batch.key(), record, maxMembersPerBatch, System.currentTimeMillis()).ifPresent(rejection -> {
             throw HttpError.badRequest(rejection.message() + (record.getMessageId().equals(batch.messageId()) ? ""
                 : " (the batch is split into records with message ids <message_id>|part-<n>)"),

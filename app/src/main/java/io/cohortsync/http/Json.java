@@ -4,9 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import io.javalin.http.Context;
 
 import java.io.IOException;
@@ -55,6 +56,12 @@ final class Json {
     /** A request body already decoded to text; empty content is a missing node. */
     static JsonNode readRequest(final Reader body) throws IOException {
         return REQUEST_READER.readTree(body);
+    }
+
+    /** Each JSON value of a file of request bodies: a JSON array's elements, or values one after another. */
+    static MappingIterator<JsonNode> readRequests(final Reader values) throws IOException {
+        return REQUEST_READER.forType(JsonNode.class).without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .readValues(values);
     }
 
     static JsonNode tree(final Object value) {

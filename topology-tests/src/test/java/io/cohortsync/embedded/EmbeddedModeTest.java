@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -77,6 +78,19 @@ class EmbeddedModeTest {
                 .hasSize(2 * sample.requests().size() - batches.size());
             assertThat(readAtLeast(service, "cohort-sync.partner-sync", PartnerSyncEvent.class, expectedEvents))
                 .hasSize(expectedEvents);
+
+            // `produce --file`: Amplitude payloads from a file, the second a retry of the first.
+            final String payload = "{\"cohort_id\": \"file-c1\", \"cohort_name\": \"From a file\", "
+                + "\"in_cohort\": true, \"computed_time\": \"1692206763\", \"message_id\": \"file-m1\", \"users\": ["
+                + "{\"user_id\": null, \"device_id\": \"file-dev-1\", \"user_properties\": {}},"
+                + "{\"user_id\": null, \"device_id\": \"file-dev-2\", \"user_properties\": {}}]}";
+            final Path payloads = Files.writeString(dir.resolve("payloads.ndjson"), payload + "\n" + payload + "\n");
+            assertThat(CohortSyncCli.commandLine().execute("produce", "--file", payloads.toString(), "--account",
+                "demo", "--set", "embedded.data-dir=" + dir.resolve("kafka"))).isZero();
+            assertThat(readAtLeast(service, "cohort-sync.partner-sync", PartnerSyncEvent.class, expectedEvents + 2))
+                .hasSize(expectedEvents + 2)
+                .filteredOn(e -> e.value().getProperties().get("Partner Segment ID").equals("file-c1"))
+                .extracting(ConsumerRecord::key).containsExactlyInAnyOrder("demo|file-dev-1", "demo|file-dev-2");
         }
     }
 
