@@ -23,7 +23,8 @@ final class SyncReportLog {
             return;
         }
         LOG.info("Batch {} {} of {}/{} '{}': {} members -> matched {}, created {}, unmatched {}, rejected {}; "
-                + "added {}, removed {}, unchanged {}, stale {}. Segment now has {} members ({} added, {} removed in all)",
+                + "added {}, removed {}, unchanged {}, stale {}. Segment when it closed: {} members ({} added, "
+                + "{} removed in all, other batches' members applied meanwhile included)",
             report.getMessageId(), report.getOperation(), report.getAccountId(), report.getCohortId(),
             stats.getName(), report.getMembers(), report.getMatched(), report.getCreated(), report.getUnmatched(),
             report.getRejected(), report.getAdded(), report.getRemoved(), report.getUnchanged(), report.getStale(),
