@@ -407,23 +407,36 @@ public final class CohortSyncConfig {
 
     /**
      * A misspelt key would otherwise be ignored (or, under {@code kafka.}, handed to the clients, which ignore it):
-     * every key must be a cohort-sync setting, a Kafka client setting under {@code kafka.}, anything under
-     * {@code streams-config.} (Kafka Streams checks those), or part of {@code accounts}.
+     * every key must be a cohort-sync setting, a Kafka client setting under {@code kafka.}, or anything under
+     * {@code streams-config.} (Kafka Streams checks those). Accounts come only from the file's {@code accounts}
+     * section, so an {@code accounts} key here (a flag) would be ignored.
      */
     private void checkKnown(final String key) {
-        if (defaults().containsKey(key) || key.startsWith("streams-config.") || key.equals("accounts")
-            || key.startsWith("accounts.")) {
+        if (defaults().containsKey(key) || key.startsWith("streams-config.")) {
             return;
         }
+        if (key.equals("accounts") || key.startsWith("accounts.")) {
+            throw new InvalidConfigException(describe(key) + " cannot be set here: accounts are configured only in "
+                + "the accounts section of the config file (--config FILE)");
+        }
         if (key.startsWith("kafka.")) {
-            if (KnownKeys.KAFKA_CLIENT_SETTINGS.contains(key.substring("kafka.".length()))) {
-                return;
-            }
-            throw new InvalidConfigException("unknown setting " + describe(key) + ": not a Kafka client setting"
-                + KeySuggestions.suggestion(key, defaults().keySet()));
+            checkKafkaClientKey(key);
+            return;
         }
         throw new InvalidConfigException("unknown setting " + describe(key)
             + KeySuggestions.suggestion(key, defaults().keySet()));
+    }
+
+    private void checkKafkaClientKey(final String key) {
+        if (key.equals("kafka.bootstrap.servers")) {
+            // The clients' bootstrap.servers is always set from kafka.bootstrap-servers, which would silently win.
+            throw new InvalidConfigException(describe(key) + " is not used: cohort-sync gives its clients "
+                + "kafka.bootstrap-servers (with a dash); set that instead");
+        }
+        if (!KnownKeys.KAFKA_CLIENT_SETTINGS.contains(key.substring("kafka.".length()))) {
+            throw new InvalidConfigException("unknown setting " + describe(key) + ": not a Kafka client setting"
+                + KeySuggestions.suggestion(key, KnownKeys.kafkaKeys(defaults().keySet())));
+        }
     }
 
     private void checkParses(final String key) {

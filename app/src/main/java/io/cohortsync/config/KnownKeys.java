@@ -15,6 +15,18 @@ final class KnownKeys {
     private KnownKeys() {
     }
 
+    /**
+     * What a misspelt {@code kafka.} key may have meant: cohort-sync's own {@code kafka.} settings and every client
+     * setting with the prefix, but not those cohort-sync refuses.
+     */
+    static Set<String> kafkaKeys(final Set<String> cohortSyncKeys) {
+        final Set<String> keys = new HashSet<>();
+        cohortSyncKeys.stream().filter(key -> key.startsWith("kafka.")).forEach(keys::add);
+        KAFKA_CLIENT_SETTINGS.forEach(setting -> keys.add("kafka." + setting));
+        keys.removeAll(Set.of("kafka.bootstrap.servers", "kafka.transactional.id"));
+        return keys;
+    }
+
     private static Set<String> kafkaClientSettings() {
         final Set<String> names = new HashSet<>(ProducerConfig.configNames());
         names.addAll(ConsumerConfig.configNames());

@@ -41,4 +41,11 @@ class CohortSyncCliTest {
         assertThat(err.toString()).contains("Configuration error: unknown setting topolgy.partitions")
             .contains("did you mean 'topology.partitions'?");
     }
+
+    @Test
+    void anAccountSettingOnTheCommandLineIsRefusedNotIgnored() {
+        assertThat(execute("inspect", "requests", "--set", "accounts.demo.import.policy=MATCH_ONLY")).isEqualTo(2);
+        assertThat(err.toString()).contains("Configuration error: accounts.demo.import.policy (from flag --set "
+            + "accounts.demo.import.policy) cannot be set here").contains("(--config FILE)");
+    }
 }

@@ -127,6 +127,41 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void aMisspeltKafkaClientKeyNamesTheNearestClientSetting() {
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("kafka.securty.protocol", "SSL"), null))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("unknown setting kafka.securty.protocol")
+            .hasMessageContaining("did you mean 'kafka.security.protocol'?");
+    }
+
+    @Test
+    void theClientsBootstrapServersKeyIsRefusedForCohortSyncsOwn() throws IOException {
+        // A real client key that cohort-sync would overwrite with kafka.bootstrap-servers: refused, not ignored.
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of("kafka.bootstrap.servers", "k:9092"), null))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("kafka.bootstrap.servers (from flag kafka.bootstrap.servers)")
+            .hasMessageContaining("set that instead")
+            .hasMessageContaining("kafka.bootstrap-servers");
+        final Path file = write("""
+            kafka:
+              bootstrap.servers: k:9092
+            """);
+        assertThatThrownBy(() -> CohortSyncConfig.from(ConfigLayers.withDefaults(CohortSyncConfig.defaults(),
+            name -> null).file(file))).hasMessageContaining("kafka.bootstrap-servers (with a dash)");
+    }
+
+    @Test
+    void accountSettingsOutsideTheFileAreRefusedNotIgnored() {
+        for (final String key : new String[] {"accounts.demo.import.policy", "accounts"}) {
+            assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(key, "MATCH_ONLY"), null))
+                .as(key)
+                .isInstanceOf(InvalidConfigException.class)
+                .hasMessageContaining(key + " (from flag " + key + ") cannot be set here")
+                .hasMessageContaining("accounts section of the config file (--config FILE)");
+        }
+    }
+
+    @Test
     void portsTimeoutsAndDurationsOutOfRangeAreRejectedWhenTheConfigIsRead() {
         for (final Map.Entry<String, String> bad : Map.of("http.port", "70000", "embedded.port", "65536",
             "export.request-timeout", "0s", "webhook.ack-timeout", "30d", "http.forward-timeout", "2h",
