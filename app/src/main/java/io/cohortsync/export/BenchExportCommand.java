@@ -46,7 +46,7 @@ public final class BenchExportCommand implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "900", description = "Give up after this many seconds (default: ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
-    @Option(names = "--enforce-target", description = "Exit with code 3 when the mean batch fill is below 95%")
+    @Option(names = "--enforce-target", description = "Exit with code 3 when the mean batch fill is below 95%%")
     boolean enforceTarget;
 
     @Override

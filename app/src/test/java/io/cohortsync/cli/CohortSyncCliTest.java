@@ -3,7 +3,10 @@ package io.cohortsync.cli;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.io.StringWriter;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,10 +26,26 @@ class CohortSyncCliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (final String command : new String[] {"run", "produce-sample", "inspect", "bench-import"}) {
+        for (final String command : CohortSyncCli.commandLine().getSubcommands().keySet()) {
             assertThat(execute(command, "--help")).as(command).isZero();
             assertThat(out.toString()).contains("Usage: cohort-sync " + command);
         }
+    }
+
+    @Test
+    void everyHelpTextFormatsWithoutPicocliWarnings() {
+        // picocli formats descriptions with String.format: a lone '%' makes it warn on stderr at every --help.
+        final PrintStream stderr = System.err;
+        final ByteArrayOutputStream warnings = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
+        try {
+            execute("--help");
+            CohortSyncCli.commandLine().getSubcommands().keySet().forEach(command -> execute(command, "--help"));
+        } finally {
+            System.setErr(stderr);
+        }
+        assertThat(warnings.toString(StandardCharsets.UTF_8)).doesNotContain("picocli WARN");
+        assertThat(err.toString()).isEmpty();
     }
 
     @Test
