@@ -7,13 +7,15 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code cohort-sync} command line: run the service, produce sample data, inspect topics, benchmark. */
-@Command(name = "cohort-sync", mixinStandardHelpOptions = true, version = "cohort-sync 0.1.0",
+@Command(name = "cohort-sync", mixinStandardHelpOptions = true, version = CohortSyncCli.VERSION,
     description = "Amplitude cohorts to engagement-platform segments, on Kafka Streams.",
     subcommands = {RunCommand.class, ProduceSampleCommand.class, ProduceCommand.class, InspectCommand.class,
         io.cohortsync.bench.BenchImportCommand.class, io.cohortsync.bench.StoreCostBenchmark.class,
         io.cohortsync.export.BenchExportCommand.class,
         io.cohortsync.http.WebhookBenchmark.class})
 public final class CohortSyncCli {
+
+    static final String VERSION = "cohort-sync 0.1.0";
 
     public static void main(final String[] args) {
         // Before anything touches Avro, which reads its limits once (see AvroDecodingLimits).
@@ -23,6 +25,8 @@ public final class CohortSyncCli {
 
     public static CommandLine commandLine() {
         final CommandLine commandLine = new CommandLine(new CohortSyncCli());
+        // Every subcommand lists -V (mixinStandardHelpOptions), which prints nothing without a version of its own.
+        commandLine.getSubcommands().values().forEach(sub -> sub.getCommandSpec().version(VERSION));
         commandLine.setExecutionExceptionHandler((error, cmd, parseResult) -> {
             if (error instanceof InvalidConfigException) {
                 cmd.getErr().println("Configuration error: " + error.getMessage());

@@ -33,6 +33,16 @@ class CohortSyncCliTest {
     }
 
     @Test
+    void everyCommandPrintsTheVersion() {
+        assertThat(execute("--version")).isZero();
+        for (final String command : CohortSyncCli.commandLine().getSubcommands().keySet()) {
+            out.getBuffer().setLength(0);
+            assertThat(execute(command, "-V")).as(command).isZero();
+            assertThat(out.toString()).as(command).isEqualTo("cohort-sync 0.1.0" + System.lineSeparator());
+        }
+    }
+
+    @Test
     void everyHelpTextFormatsWithoutPicocliWarnings() {
         // picocli formats descriptions with String.format: a lone '%' makes it warn on stderr at every --help.
         final PrintStream stderr = System.err;
