@@ -1,5 +1,6 @@
 package io.cohortsync.cli;
 
+import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.topology.Topic;
 import io.cohortsync.topology.Topics;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -10,8 +11,11 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -36,10 +40,17 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--idle", defaultValue = "3", description = "Stop after this many seconds without a record")
     int idleSeconds;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
-        final ClientConnection connection = ClientConnection.resolve(options.load());
-        final Topic<?, ?> topic = find(connection.topics(), topicName);
+        final CohortSyncConfig cohortSyncConfig = options.load();
+        // Before connecting: a wrong name is answered at once, whether the service runs or not.
+        final String fullName = fullTopicName(cohortSyncConfig.topicPrefix());
+        final ClientConnection connection = ClientConnection.resolve(cohortSyncConfig);
+        final Topic<?, ?> topic = connection.topics().all().stream()
+            .filter(candidate -> candidate.name().equals(fullName)).findFirst().orElseThrow();
         final Map<String, Object> config = connection.clientConfig();
         config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -78,11 +89,15 @@ final class InspectCommand implements Callable<Integer> {
         return record.partition() + "@" + record.offset() + " " + key + " => " + value;
     }
 
-    private static Topic<?, ?> find(final Topics topics, final String name) {
-        return topics.all().stream()
-            .filter(t -> t.name().equals(name) || t.name().endsWith("." + name) || t.name().endsWith(name))
-            .findFirst()
-            .orElseThrow(() -> new io.cohortsync.config.InvalidConfigException("unknown topic '" + name + "'; one of "
-                + topics.all().stream().map(Topic::name).toList()));
+    /** The exact short name or full name only: a suffix match would take {@code s} for {@code requests}. */
+    private String fullTopicName(final String prefix) {
+        if (Topics.SHORT_NAMES.contains(topicName)) {
+            return prefix + topicName;
+        }
+        if (topicName.startsWith(prefix) && Topics.SHORT_NAMES.contains(topicName.substring(prefix.length()))) {
+            return topicName;
+        }
+        throw new ParameterException(spec.commandLine(), "unknown topic '" + topicName + "': use one of "
+            + String.join(", ", Topics.SHORT_NAMES) + " (or the full name, such as " + prefix + "requests)");
     }
 }

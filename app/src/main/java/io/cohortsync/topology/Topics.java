@@ -21,6 +21,10 @@ import java.util.Map;
  */
 public final class Topics {
 
+    /** The names of {@link #all()} without the prefix, as the CLI's {@code inspect} takes them. */
+    public static final List<String> SHORT_NAMES = List.of("requests", "profiles", "partner-sync",
+        "engagement-events", "amplitude-export", "sync-reports", "dlq");
+
     public final Topic<String, CohortSyncRequest> requests;
     public final Topic<String, Profile> profiles;
     public final Topic<String, PartnerSyncEvent> partnerSync;

@@ -1,12 +1,17 @@
 package io.cohortsync.cli;
 
+import io.cohortsync.topology.Topic;
+import io.cohortsync.topology.Topics;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
 import java.io.StringWriter;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -62,6 +67,34 @@ class CohortSyncCliTest {
     void aSampleOfNoBatchSizeIsAUsageErrorNotAnEndlessLoop() {
         assertThat(execute("produce-sample", "--batch-size", "0")).isEqualTo(2);
         assertThat(err.toString()).contains("--batch-size must be at least 1, got 0");
+    }
+
+    @Test
+    void inspectTakesOnlyAnExactTopicName() {
+        for (final String name : new String[] {"s", "quests", "cohort-sync.s", "partner"}) {
+            err.getBuffer().setLength(0);
+            assertThat(execute("inspect", name)).as(name).isEqualTo(2);
+            assertThat(err.toString()).as(name).contains("unknown topic '" + name + "': use one of requests, "
+                + "profiles, partner-sync, engagement-events, amplitude-export, sync-reports, dlq (or the full name, "
+                + "such as cohort-sync.requests)");
+        }
+    }
+
+    @Test
+    void inspectTakesTheShortOrTheFullNameAndThenLooksForTheService(@TempDir final Path noService) {
+        for (final String name : new String[] {"requests", "cohort-sync.requests", "dlq"}) {
+            err.getBuffer().setLength(0);
+            assertThat(execute("inspect", name, "--set", "embedded.data-dir=" + noService)).as(name).isEqualTo(2);
+            assertThat(err.toString()).as(name).doesNotContain("unknown topic")
+                .contains("no embedded cohort-sync running");
+        }
+    }
+
+    @Test
+    void inspectsShortNamesAreThoseOfEveryTopic() {
+        final Topics topics = Topics.create("p.", Map.of("schema.registry.url", "mock://inspect-names"));
+        assertThat(topics.all()).extracting(Topic::name)
+            .containsExactlyElementsOf(Topics.SHORT_NAMES.stream().map(name -> "p." + name).toList());
     }
 
     @Test
