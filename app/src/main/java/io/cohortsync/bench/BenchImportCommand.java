@@ -1,5 +1,6 @@
 package io.cohortsync.bench;
 
+import io.cohortsync.config.CohortSyncConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -51,7 +52,7 @@ public final class BenchImportCommand implements Callable<Integer> {
         description = "Fail when no new event arrives for this many seconds (default: ${DEFAULT-VALUE})")
     int stallTimeoutSeconds;
 
-    @Option(names = "--config", paramLabel = "KEY=VALUE",
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
         description = "For experiments: a cohort-sync setting (e.g. rocksdb.write-buffer-mb=64 or "
             + "streams-config.<streams setting>=...) applied to both apps; repeatable. The reference run uses none.")
     Map<String, String> extraConfig = new LinkedHashMap<>();
@@ -69,6 +70,8 @@ public final class BenchImportCommand implements Callable<Integer> {
         } catch (final IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        // A misspelt setting fails now, not minutes later when the benchmark's broker is up.
+        CohortSyncConfig.of(extraConfig, null);
         final PrintWriter out = spec.commandLine().getOut();
         final ImportBenchmark.Result result = ImportBenchmark.run(settings, out);
         return enforceTarget && !result.targetMet() ? 3 : 0;

@@ -11,8 +11,8 @@ import java.util.Map;
 /**
  * For bench-import experiments only: cohort-sync's {@link BoundedMemoryRocksDbConfig}, then the listed changes on top,
  * to measure what a RocksDB change would do before proposing it. Select it with
- * {@code --config streams-config.rocksdb.config.setter=io.cohortsync.bench.ExperimentalRocksDbConfig
- * --config streams-config.bench.rocksdb.variant=<change>[,<change>...]}, e.g. {@code wbs-mb:4,level}; changes:
+ * {@code --set streams-config.rocksdb.config.setter=io.cohortsync.bench.ExperimentalRocksDbConfig
+ * --set streams-config.bench.rocksdb.variant=<change>[,<change>...]}, e.g. {@code wbs-mb:4,level}; changes:
  * <ul>
  *   <li>{@code uncached-index}: index and filter blocks live outside the block cache (RocksDB's default), so a
  *   lookup does not go through the shared LRU cache for them; their memory is no longer bounded by the cache.</li>

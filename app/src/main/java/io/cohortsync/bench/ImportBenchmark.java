@@ -271,7 +271,7 @@ public final class ImportBenchmark {
         overrides.put("topology.partitions", String.valueOf(settings.partitions()));
         overrides.put("topics.replication-factor", "1");
         overrides.put("ingest.max-members-per-batch", String.valueOf(Math.max(10_000, settings.batchSize())));
-        // Experiments only (--config): the same overrides for both apps.
+        // Experiments only (--set): the same overrides for both apps.
         overrides.putAll(settings.extraConfig());
         return CohortSyncConfig.of(overrides, ACCOUNTS_YAML);
     }

@@ -105,6 +105,17 @@ class CohortSyncCliTest {
     }
 
     @Test
+    void benchImportTakesSettingsWithSetAndChecksThemBeforeItStarts() {
+        assertThat(execute("bench-import", "--set", "topolgy.partitions=8")).isEqualTo(2);
+        assertThat(err.toString()).contains("Configuration error: unknown setting topolgy.partitions")
+            .contains("did you mean 'topology.partitions'?");
+        err.getBuffer().setLength(0);
+        // --config is a FILE on every other command; bench-import no longer takes it as KEY=VALUE.
+        assertThat(execute("bench-import", "--config", "rocksdb.block-cache-mb=1024")).isEqualTo(2);
+        assertThat(err.toString()).contains("Unknown option").contains("'--config'");
+    }
+
+    @Test
     void anAccountSettingOnTheCommandLineIsRefusedNotIgnored() {
         assertThat(execute("inspect", "requests", "--set", "accounts.demo.import.policy=MATCH_ONLY")).isEqualTo(2);
         assertThat(err.toString()).contains("Configuration error: accounts.demo.import.policy (from flag --set "
