@@ -37,7 +37,8 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--max", defaultValue = "20", description = "Print at most this many records (default: ${DEFAULT-VALUE})")
     int max;
 
-    @Option(names = "--idle", defaultValue = "3", description = "Stop after this many seconds without a record")
+    @Option(names = "--idle", defaultValue = "3",
+        description = "Stop after this many seconds without a record (default: ${DEFAULT-VALUE})")
     int idleSeconds;
 
     @Spec

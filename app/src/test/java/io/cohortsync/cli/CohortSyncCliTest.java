@@ -64,6 +64,16 @@ class CohortSyncCliTest {
     }
 
     @Test
+    void helpShowsDefaultsAndWhatASampleSizeMeans() {
+        execute("inspect", "--help");
+        assertThat(out.toString().replaceAll("\\s+", " ")).contains("without a record (default: 3)");
+        out.getBuffer().setLength(0);
+        execute("produce-sample", "--help");
+        assertThat(out.toString().replaceAll("\\s+", " ")).contains("3000 users become about 1,800 profiles and "
+            + "4,700 members in batches (default: 3000)");
+    }
+
+    @Test
     void aSampleOfNoBatchSizeIsAUsageErrorNotAnEndlessLoop() {
         assertThat(execute("produce-sample", "--batch-size", "0")).isEqualTo(2);
         assertThat(err.toString()).contains("--batch-size must be at least 1, got 0");
