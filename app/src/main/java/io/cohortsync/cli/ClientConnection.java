@@ -5,6 +5,7 @@ import io.cohortsync.config.InvalidConfigException;
 import io.cohortsync.embedded.EmbeddedConnection;
 import io.cohortsync.topology.Topics;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -14,6 +15,9 @@ import java.util.Map;
  */
 record ClientConnection(String bootstrapServers, Map<String, Object> serdeConfig, CohortSyncConfig config) {
 
+    /** The embedded broker is on this machine: it answers a connect at once, or is not there. */
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+
     static ClientConnection resolve(final CohortSyncConfig config) {
         if (!config.embedded()) {
             return new ClientConnection(config.bootstrapServers(), config.serdeConfig(), config);
@@ -22,6 +26,12 @@ record ClientConnection(String bootstrapServers, Map<String, Object> serdeConfig
             .orElseThrow(() -> new InvalidConfigException("no Kafka configured and no embedded cohort-sync running "
                 + "with data dir " + config.embeddedDataDir().toAbsolutePath() + ": start `run` first (in another "
                 + "terminal, from the same directory), or pass --bootstrap-servers and --schema-registry-url"));
+        if (!embedded.brokerListening(CONNECT_TIMEOUT)) {
+            throw new InvalidConfigException("the cohort-sync started from this directory does not seem to be running: "
+                + "nothing listens at " + embedded.bootstrapServers() + ", the address in "
+                + EmbeddedConnection.file(config.embeddedDataDir()).toAbsolutePath() + " (left by a run that did not "
+                + "stop cleanly); start it with `java -jar app/target/cohort-sync.jar run`");
+        }
         final Map<String, Object> serde = new HashMap<>(config.serdeConfig());
         serde.put("schema.registry.url", embedded.schemaRegistryUrl());
         return new ClientConnection(embedded.bootstrapServers(), serde, config);

@@ -3,8 +3,11 @@ package io.cohortsync.embedded;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.Properties;
 
@@ -39,6 +42,30 @@ public record EmbeddedConnection(String bootstrapServers, String schemaRegistryU
         }
         return Optional.of(new EmbeddedConnection(props.getProperty("bootstrap.servers"),
             props.getProperty("schema.registry.url")));
+    }
+
+    /**
+     * Whether something listens at the broker's address. After a hard kill of {@code run} this file stays behind,
+     * and a client given its address would wait a minute for a broker that is gone.
+     */
+    public boolean brokerListening(final Duration connectTimeout) {
+        final String address = bootstrapServers == null ? "" : bootstrapServers.split(",")[0].trim();
+        final int colon = address.lastIndexOf(':');
+        if (colon <= 0 || !address.substring(colon + 1).matches("\\d{1,5}")) {
+            return false;
+        }
+        final int port = Integer.parseInt(address.substring(colon + 1));
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(address.substring(0, colon), port), (int) connectTimeout.toMillis());
+            return true;
+        } catch (final IOException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** The file this connection is read from, for messages. */
+    public static Path file(final Path dataDir) {
+        return dataDir.resolve(FILE_NAME);
     }
 
     public static void delete(final Path dataDir) {

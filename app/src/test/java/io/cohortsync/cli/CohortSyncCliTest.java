@@ -1,17 +1,27 @@
 package io.cohortsync.cli;
 
+import io.cohortsync.embedded.EmbeddedConnection;
 import io.cohortsync.topology.Topic;
 import io.cohortsync.topology.Topics;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import java.io.StringWriter;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -97,6 +107,49 @@ class CohortSyncCliTest {
             assertThat(execute("inspect", name, "--set", "embedded.data-dir=" + noService)).as(name).isEqualTo(2);
             assertThat(err.toString()).as(name).doesNotContain("unknown topic")
                 .contains("no embedded cohort-sync running");
+        }
+    }
+
+    @Test
+    void aConnectionFileLeftByAHardKilledRunFailsAtOnceWithOneLine(@TempDir final Path dataDir) throws IOException {
+        final int freedPort;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            freedPort = socket.getLocalPort();
+        }
+        new EmbeddedConnection("127.0.0.1:" + freedPort, "http://127.0.0.1:1/").writeTo(dataDir);
+        for (final String[] command : List.of(new String[] {"inspect", "requests"}, new String[] {"produce-sample"})) {
+            err.getBuffer().setLength(0);
+            final long start = System.nanoTime();
+            final String[] args = Stream.concat(Stream.of(command), Stream.of("--set", "embedded.data-dir=" + dataDir))
+                .toArray(String[]::new);
+            assertThat(execute(args)).as(command[0]).isEqualTo(2);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as(command[0]).isLessThan(Duration.ofSeconds(10));
+            assertThat(err.toString()).as(command[0])
+                .contains("the cohort-sync started from this directory does not seem to be running")
+                .contains("nothing listens at 127.0.0.1:" + freedPort)
+                .contains("start it with `java -jar app/target/cohort-sync.jar run`")
+                .hasLineCount(1);
+        }
+    }
+
+    @Test
+    void aKafkaTimeoutIsOneLineNotAStackTrace() {
+        final CommandLine commandLine = CohortSyncCli.commandLine();
+        commandLine.addSubcommand("times-out", new TimesOut());
+        commandLine.setErr(new PrintWriter(err, true));
+
+        assertThat(commandLine.execute("times-out")).isEqualTo(1);
+        assertThat(err.toString()).contains("Error: Kafka did not answer in time (Kafka did not take the records: "
+            + "org.apache.kafka.common.errors.TimeoutException: Expiring 1 record(s))").hasLineCount(1);
+    }
+
+    /** As produce-sample fails when its records expire unsent. */
+    @Command(name = "times-out")
+    static final class TimesOut implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            final TimeoutException timeout = new TimeoutException("Expiring 1 record(s)");
+            throw new IllegalStateException("Kafka did not take the records: " + timeout, timeout);
         }
     }
 
