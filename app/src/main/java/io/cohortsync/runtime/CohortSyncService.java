@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -61,7 +62,7 @@ public final class CohortSyncService implements AutoCloseable {
         this.topics = Topics.create(config.topicPrefix(), config.serdeConfig());
         this.metrics = CohortSyncMetrics.prometheus();
         // HTTP first: its bound port (http.port=0 picks one) is this instance's application.server.
-        this.http = CohortSyncHttpServer.start(config, topics, bootstrapServers, metrics);
+        this.http = startHttp(config, topics, bootstrapServers, metrics);
         try {
             final Properties props = StreamsSettings.of(config, bootstrapServers, http.advertised());
             final Topology topology = CohortSyncTopology.build(config, topics, props, metrics);
@@ -74,6 +75,29 @@ public final class CohortSyncService implements AutoCloseable {
             http.close();
             throw e;
         }
+    }
+
+    /** A port another process holds is fixed with a flag, not a bug to debug: a StartupException, one line. */
+    static CohortSyncHttpServer startHttp(final CohortSyncConfig config, final Topics topics,
+                                          final String bootstrapServers, final CohortSyncMetrics metrics) {
+        try {
+            return CohortSyncHttpServer.start(config, topics, bootstrapServers, metrics);
+        } catch (final IllegalStateException e) {
+            if (!causedByBindFailure(e)) {
+                throw e;
+            }
+            throw new StartupException(e.getMessage() + "; another process may hold the port: stop it, or pick "
+                + "a free one with --set http.port=<free port>", e);
+        }
+    }
+
+    private static boolean causedByBindFailure(final Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof BindException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Starts the service; returns once Kafka Streams is starting (see {@link #awaitRunning}). */
