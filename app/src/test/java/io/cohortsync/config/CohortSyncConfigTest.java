@@ -248,6 +248,31 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void theIdentifierChoicesTheReadmeDocumentsAreAccepted() {
+        final CohortSyncConfig config = CohortSyncConfig.of(Map.of(), """
+            accounts:
+              ct:
+                import:
+                  identity: user_properties.email
+                  anonymous-id: amplitude_id
+              braze:
+                import:
+                  policy: MATCH_ONLY
+            """);
+
+        final ImportSettings ct = config.account("ct").orElseThrow().importSettings();
+        assertThat(ct.identity()).isEqualTo(new IdentifierField(IdentifierField.Kind.USER_PROPERTY, "email"));
+        assertThat(ct.anonymousId().kind()).isEqualTo(IdentifierField.Kind.AMPLITUDE_ID);
+        assertThat(config.account("braze").orElseThrow().importSettings().identifiers())
+            .extracting(IdentifierField::toString).containsExactly("user_id", "device_id");
+        assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(), """
+            accounts:
+              braze:
+                import: {policy: MATCH_ONLY, identifiers: [amplitude_id]}
+            """)).hasMessageContaining("import.identifiers cannot be 'amplitude_id'");
+    }
+
+    @Test
     void unknownOrInvalidAccountSettingsAreClearErrors() {
         assertThatThrownBy(() -> CohortSyncConfig.of(Map.of(), "accounts:\n  a1:\n    import:\n      polcy: X\n"))
             .hasMessageContaining("unknown setting accounts.a1.import.polcy");
