@@ -1,5 +1,6 @@
 package io.cohortsync.cli;
 
+import io.cohortsync.config.ImportSettings;
 import io.cohortsync.config.InvalidConfigException;
 import io.cohortsync.identity.IdentityTopology;
 import io.cohortsync.runtime.ConsumerLag;
@@ -28,7 +29,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
 @Command(name = "produce-sample", mixinStandardHelpOptions = true,
-    description = "Produce a realistic sample: profiles, then cohort sync batches.")
+    description = "Produce a realistic sample: profiles, then cohort sync batches whose members the account's import "
+        + "policy and identifiers can match.")
 final class ProduceSampleCommand implements Callable<Integer> {
 
     @Mixin
@@ -39,7 +41,7 @@ final class ProduceSampleCommand implements Callable<Integer> {
 
     @Option(names = "--users", defaultValue = "3000", description = "Amplitude users the cohorts are drawn from; "
         + "with 3 cohorts, 3000 users become about 1,800 profiles and 4,700 members in batches "
-        + "(default: ${DEFAULT-VALUE})")
+        + "for demo (default: ${DEFAULT-VALUE})")
     int users;
 
     @Option(names = "--cohorts", defaultValue = "3", description = "Cohorts (default: ${DEFAULT-VALUE})")
@@ -57,11 +59,11 @@ final class ProduceSampleCommand implements Callable<Integer> {
         requireAtLeastOne("--cohorts", cohorts);
         requireAtLeastOne("--batch-size", batchSize);
         final ClientConnection connection = ClientConnection.resolve(options.load());
-        if (connection.config().account(account).isEmpty()) {
-            throw new InvalidConfigException("account '" + account + "' is not configured (known: "
-                + connection.config().accounts().keySet() + ")");
-        }
-        final SampleDataset data = SampleDataset.generate(account, users, cohorts, batchSize, 42L);
+        final ImportSettings importSettings = connection.config().account(account)
+            .orElseThrow(() -> new InvalidConfigException("account '" + account + "' is not configured (known: "
+                + connection.config().accounts().keySet() + ")"))
+            .importSettings();
+        final SampleDataset data = SampleDataset.generate(account, importSettings, users, cohorts, batchSize, 42L);
         final Topics topics = connection.topics();
         produce(connection, topics.profiles.name(), topics.profiles.valueSerde().serializer(), data.profiles(),
             p -> p.getAccountId() + "|" + p.getObjectId());
@@ -71,11 +73,19 @@ final class ProduceSampleCommand implements Callable<Integer> {
         produce(connection, topics.requests.name(), topics.requests.valueSerde().serializer(), data.requests(),
             r -> r.getAccountId() + "|" + r.getCohortId());
         final long members = data.requests().stream().mapToLong(r -> r.getMembers().size()).sum();
-        System.out.printf("Produced %d cohort sync batches (%d members) to %s, among them the seed's three scenarios "
-                + "(cohort %s) and one retried duplicate.%nSee the result: java -jar app/target/cohort-sync.jar "
-                + "inspect partner-sync   (or: inspect sync-reports)%n",
-            data.requests().size(), members, topics.requests.name(), SampleDataset.SCENARIO_COHORT_ID);
+        System.out.printf("Produced %d cohort sync batches (%d members) to %s, among them %s, and one retried "
+                + "duplicate.%nSee the result: java -jar app/target/cohort-sync.jar inspect partner-sync   (or: "
+                + "inspect sync-reports)%n",
+            data.requests().size(), members, topics.requests.name(), highlights(data, importSettings));
         return 0;
+    }
+
+    private String highlights(final SampleDataset data, final ImportSettings importSettings) {
+        if (data.hasSeedScenarios()) {
+            return "the seed's three scenarios (cohort " + SampleDataset.SCENARIO_COHORT_ID + ")";
+        }
+        return "members found by each of " + account + "'s identifiers " + importSettings.identifiers()
+            + ", about 1 in 10 that no profile has (MATCH_ONLY creates none: they stay unmatched)";
     }
 
     private void requireAtLeastOne(final String option, final int value) {
@@ -115,7 +125,8 @@ final class ProduceSampleCommand implements Callable<Integer> {
                 appId + "-" + IdentityTopology.INDEX_UPDATES_TOPIC + "-repartition"), Duration.ofMinutes(2));
             if (!caughtUp) {
                 System.out.println("cohort-sync has not caught up on the profiles within 2 minutes; is `run` running?"
-                    + " Producing the batches anyway: members whose profile is not indexed yet get a new profile.");
+                    + " Producing the batches anyway: members whose profile is not indexed yet count as unknown "
+                    + "users.");
             }
         }
     }

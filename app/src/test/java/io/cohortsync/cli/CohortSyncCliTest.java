@@ -80,7 +80,7 @@ class CohortSyncCliTest {
         out.getBuffer().setLength(0);
         execute("produce-sample", "--help");
         assertThat(out.toString().replaceAll("\\s+", " ")).contains("3000 users become about 1,800 profiles and "
-            + "4,700 members in batches (default: 3000)");
+            + "4,700 members in batches for demo (default: 3000)");
     }
 
     @Test
