@@ -307,7 +307,6 @@ final class AccountExport {
         limitEpoch++;
     }
 
-
     /**
      * Stops the account: returns every queued event (to be parked, which finishes it); later events are parked as
      * they arrive, and so are the events of requests answered after the stop.

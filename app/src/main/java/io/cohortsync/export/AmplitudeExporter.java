@@ -515,7 +515,9 @@ public final class AmplitudeExporter implements AutoCloseable {
     private void onRejected(final Batch batch, final AmplitudeResponse response, final long now) {
         final AccountExport account = batch.account;
         final Map<Integer, String> listed = response.rejectedEvents();
-        if (listed.isEmpty()) {
+        if (listed.keySet().stream().noneMatch(index -> index >= 0 && index < batch.events.size())) {
+            // Naming only indexes this request does not have says no more than naming none: resending it as it is
+            // would be refused the same way, at once, for ever.
             onRefusedWhole(batch, response);
             return;
         }
@@ -540,7 +542,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     /**
-     * A 400 that names no event, or a 403 (Amplitude's firewall, refusing a header, body or URI value): the request's
+     * A 400 that names no event of the request, or a 403 (Amplitude's firewall, refusing a header, body or URI value): the request's
      * events become suspects, sent again only among themselves in requests half its size, and so on until the refused
      * event is alone, which is then dead-lettered; the account's other events flow meanwhile. After
      * {@value #MAX_REFUSED_ALONE} events in a row refused alone with none accepted, the next refusal is taken for the

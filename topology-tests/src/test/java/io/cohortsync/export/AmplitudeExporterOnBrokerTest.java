@@ -500,6 +500,28 @@ class AmplitudeExporterOnBrokerTest {
         assertThat(exporter.isRunning()).isTrue();
     }
 
+    /** A 400 naming only an event index the request does not have names none: resending it as is would loop. */
+    @Test
+    void aBadRequestNamingNoEventOfTheRequestIsolatesTheEventInsteadOfResendingForEver() throws Exception {
+        emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("mis-key")
+            .withMisnumbered400For("poisoned-value"));
+        final List<AmplitudeEvent> all = new ArrayList<>(events("mis", 40, 3));
+        final AmplitudeEvent poisoned = AmplitudeEvent.newBuilder(all.get(17))
+            .setEventProperties(Map.of("Campaign", "poisoned-value")).build();
+        all.set(17, poisoned);
+        produce(kafka.bootstrapServers(), topics, all);
+
+        start(fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson")),
+            Map.of("mis", export("mis-key", emulator, Endpoint.HTTP_V2)), new SimpleMeterRegistry());
+
+        await().atMost(Duration.ofMinutes(1)).until(() -> emulator.stats().accepted() >= all.size() - 1);
+        assertThat(ExportOnBroker.deadLetters(kafka.bootstrapServers(), topics, 1, Duration.ofSeconds(30)))
+            .singleElement().satisfies(letter -> assertThat(letter.getMessage()).contains("400", "this event alone"));
+        assertThat(emulator.accepted()).extracting(AmplitudeEmulator.Accepted::insertId).hasSize(all.size() - 1)
+            .doesNotContain(poisoned.getInsertId());
+        assertThat(emulator.stats().requests()).as("halving, not a resend loop").isLessThan(40);
+    }
+
     /**
      * The same under load: full requests, all four in flight, events arriving throughout. The refused request's events
      * go again only among themselves, in halves, whatever the concurrent successes: the event is dead-lettered after

@@ -74,32 +74,40 @@ public final class AmplitudeEmulator implements AutoCloseable {
      * @param record           keep every accepted event (tests); false keeps counts and the dedup set only
      * @param firewallBlocks   a request whose body contains this text is answered 403, as Amplitude's firewall
      *                         answers "bad header/body/URI values"; null blocks nothing
+     * @param misnumbers       a request whose body contains this text is answered 400 naming an invalid field of an
+     *                         event index the request does not have; null: none is
      */
     public record Options(Set<String> apiKeys, int invalidKeyStatus, int maxEvents, int httpV2MaxBytes,
-                          int batchMaxBytes, int epsThreshold, boolean record, String firewallBlocks) {
+                          int batchMaxBytes, int epsThreshold, boolean record, String firewallBlocks,
+                          String misnumbers) {
 
         public static Options accepting(final String... apiKeys) {
-            return new Options(Set.of(apiKeys), 400, 2000, 1_000_000, 20_000_000, 0, true, null);
+            return new Options(Set.of(apiKeys), 400, 2000, 1_000_000, 20_000_000, 0, true, null, null);
         }
 
         public Options withEpsThreshold(final int threshold) {
             return new Options(apiKeys, invalidKeyStatus, maxEvents, httpV2MaxBytes, batchMaxBytes, threshold, record,
-                firewallBlocks);
+                firewallBlocks, misnumbers);
         }
 
         public Options withInvalidKeyStatus(final int status) {
             return new Options(apiKeys, status, maxEvents, httpV2MaxBytes, batchMaxBytes, epsThreshold, record,
-                firewallBlocks);
+                firewallBlocks, misnumbers);
         }
 
         public Options withoutRecording() {
             return new Options(apiKeys, invalidKeyStatus, maxEvents, httpV2MaxBytes, batchMaxBytes, epsThreshold,
-                false, firewallBlocks);
+                false, firewallBlocks, misnumbers);
         }
 
         public Options withFirewallBlocking(final String text) {
             return new Options(apiKeys, invalidKeyStatus, maxEvents, httpV2MaxBytes, batchMaxBytes, epsThreshold,
-                record, text);
+                record, text, misnumbers);
+        }
+
+        public Options withMisnumbered400For(final String text) {
+            return new Options(apiKeys, invalidKeyStatus, maxEvents, httpV2MaxBytes, batchMaxBytes, epsThreshold,
+                record, firewallBlocks, text);
         }
     }
 
@@ -319,6 +327,12 @@ public final class AmplitudeEmulator implements AutoCloseable {
             request = parse(body, options.record());
         } catch (final IOException e) {
             return error(400, "Invalid JSON request body");
+        }
+        if (options.misnumbers() != null
+            && new String(body, StandardCharsets.UTF_8).contains(options.misnumbers())) {
+            final ObjectNode answer = errorBody(400, "Request missing required field");
+            answer.putObject("events_with_invalid_fields").putArray("event_type").add(1_000_000);
+            return new Answer(400, answer, 0);
         }
         return answer(path, request, body.length);
     }
