@@ -40,6 +40,11 @@ final class IdentityIndex {
 
     /** A profile (created or changed) has {@code lookupKey}: it becomes the key's match. */
     void claim(final String lookupKey, final IndexEntry owner) {
+        if (IdentityRules.isObjectKey(lookupKey)) {
+            // Only the profile with that objectId has the key: no other owner to keep, so no read (one per profile).
+            store.put(lookupKey, new IndexOwners(List.of(owner), 0));
+            return;
+        }
         claim(slot(lookupKey), owner);
     }
 
@@ -59,6 +64,10 @@ final class IdentityIndex {
 
     /** The profile {@code objectId} no longer has {@code lookupKey}; the other owners keep it. */
     void release(final String lookupKey, final String objectId) {
+        if (IdentityRules.isObjectKey(lookupKey)) {
+            store.delete(lookupKey);
+            return;
+        }
         final Slot slot = slot(lookupKey);
         final List<IndexEntry> owners = new ArrayList<>(slot.owners);
         if (!owners.removeIf(owner -> owner.getObjectId().equals(objectId))) {

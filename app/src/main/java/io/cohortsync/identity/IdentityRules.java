@@ -190,7 +190,7 @@ public final class IdentityRules {
     }
 
     /** Whether the key finds a profile by its CleverTap ID (which a profile never loses but by being deleted). */
-    private static boolean isObjectKey(final String lookupKey) {
+    static boolean isObjectKey(final String lookupKey) {
         return lookupKey.startsWith("o|", lookupKey.indexOf('|') + 1);
     }
 
