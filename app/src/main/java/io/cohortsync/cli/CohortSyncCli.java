@@ -1,6 +1,7 @@
 package io.cohortsync.cli;
 
 import io.cohortsync.config.InvalidConfigException;
+import io.cohortsync.http.AmplitudePayloadFile;
 import io.cohortsync.runtime.StartupException;
 import io.cohortsync.serde.AvroDecodingLimits;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -31,6 +32,10 @@ public final class CohortSyncCli {
         commandLine.setExecutionExceptionHandler((error, cmd, parseResult) -> {
             if (error instanceof InvalidConfigException) {
                 cmd.getErr().println("Configuration error: " + error.getMessage());
+                return 2;
+            }
+            if (error instanceof AmplitudePayloadFile.InvalidFileException) {
+                cmd.getErr().println("Input error: " + error.getMessage() + "; nothing was produced");
                 return 2;
             }
             if (error instanceof StartupException) {

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.MappingIterator;
 import io.cohortsync.avro.CohortSyncRequest;
 import io.cohortsync.avro.SyncType;
 import io.cohortsync.config.CohortSyncConfig;
-import io.cohortsync.config.InvalidConfigException;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -23,6 +22,13 @@ import java.util.List;
  */
 public final class AmplitudePayloadFile {
 
+    /** The file, or a payload in it, cannot be produced; the message names the file and what is wrong where. */
+    public static final class InvalidFileException extends RuntimeException {
+        InvalidFileException(final String message) {
+            super(message);
+        }
+    }
+
     private AmplitudePayloadFile() {
     }
 
@@ -38,15 +44,12 @@ public final class AmplitudePayloadFile {
                 requests.addAll(requestsOf(file, index++, payload, accountId, syncType, config));
             }
             if (index == 0) {
-                throw new InvalidConfigException(file + " holds no payload");
+                throw new InvalidFileException(file + " holds no payload");
             }
         } catch (final NoSuchFileException e) {
-            throw new InvalidConfigException("no such file: " + file);
-        } catch (final IOException | RuntimeException e) {
-            if (e instanceof InvalidConfigException invalid) {
-                throw invalid;
-            }
-            throw new InvalidConfigException(file + " is not JSON (Amplitude cohort webhook payloads): "
+            throw new InvalidFileException("no such file: " + file);
+        } catch (final IOException e) {
+            throw new InvalidFileException("cannot read " + file + " as JSON (Amplitude cohort webhook payloads): "
                 + e.getMessage());
         }
         return requests;
@@ -62,7 +65,7 @@ public final class AmplitudePayloadFile {
             records.forEach(record -> AmplitudeWebhook.requireIngestible(batch, record, config.maxMembersPerBatch()));
             return records;
         } catch (final HttpError error) {
-            throw new InvalidConfigException(file + ", payload " + index + " (counting from 0)"
+            throw new InvalidFileException(file + ", payload " + index + " (counting from 0)"
                 + (error.field() == null ? "" : ", field " + error.field()) + ": " + error.getMessage());
         }
     }

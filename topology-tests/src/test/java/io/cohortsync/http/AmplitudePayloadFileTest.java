@@ -4,7 +4,6 @@ import io.cohortsync.avro.CohortSyncRequest;
 import io.cohortsync.avro.Operation;
 import io.cohortsync.avro.SyncType;
 import io.cohortsync.config.CohortSyncConfig;
-import io.cohortsync.config.InvalidConfigException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,7 +58,7 @@ class AmplitudePayloadFileTest {
         final Path badField = write("bad.ndjson", payload("m-1", true, 1) + "\n"
             + payload("m-2", true, 1).replace("\"in_cohort\": true", "\"in_cohort\": \"yes\"") + "\n");
         assertThatThrownBy(() -> AmplitudePayloadFile.read(badField, "demo", SyncType.REAL_TIME, CONFIG))
-            .isInstanceOf(InvalidConfigException.class)
+            .isInstanceOf(AmplitudePayloadFile.InvalidFileException.class)
             .hasMessageContaining("payload 1 (counting from 0), field in_cohort");
 
         final Path tooLong = write("long.ndjson", payload("m-" + "x".repeat(1100), true, 1));
@@ -68,7 +67,7 @@ class AmplitudePayloadFileTest {
 
         final Path notJson = write("broken.ndjson", payload("m-1", true, 1) + "\n{\"cohort_id\": ");
         assertThatThrownBy(() -> AmplitudePayloadFile.read(notJson, "demo", SyncType.REAL_TIME, CONFIG))
-            .isInstanceOf(InvalidConfigException.class).hasMessageContaining("is not JSON");
+            .isInstanceOf(AmplitudePayloadFile.InvalidFileException.class).hasMessageContaining("as JSON");
 
         assertThatThrownBy(() -> AmplitudePayloadFile.read(write("empty.json", " \n"), "demo", SyncType.REAL_TIME,
             CONFIG)).hasMessageContaining("holds no payload");
