@@ -70,11 +70,13 @@ final class IdentityIndex {
         }
         final Slot slot = slot(lookupKey);
         final List<IndexEntry> owners = new ArrayList<>(slot.owners);
-        if (!owners.removeIf(owner -> owner.getObjectId().equals(objectId))) {
+        final boolean owned = owners.removeIf(owner -> owner.getObjectId().equals(objectId));
+        // Counted even when not listed (pushed out by MAX_OWNERS, or never indexed): the id must not be made again.
+        final boolean generated = IdentityRules.isGeneratedFor(objectId, lookupKey, slot.releasedIds);
+        if (!owned && !generated) {
             return;
         }
-        final int releasedIds = IdentityRules.isGeneratedFor(objectId, lookupKey, slot.releasedIds)
-            ? slot.releasedIds + 1 : slot.releasedIds;
+        final int releasedIds = generated ? slot.releasedIds + 1 : slot.releasedIds;
         if (owners.isEmpty() && releasedIds == 0) {
             store.delete(lookupKey);
         } else {

@@ -25,6 +25,8 @@ public final class IdentityTopology {
     public static final String INDEX_STORE = "identity-index";
     public static final String INDEX_UPDATES_TOPIC = "identity-index-updates";
     public static final String RESOLVED_TOPIC = "resolved-members";
+    /** The index's value format: 2 since it lists every owner of a key (it held one profile in format 1). */
+    private static final int INDEX_FORMAT = 2;
 
     private IdentityTopology() {
     }
@@ -35,7 +37,7 @@ public final class IdentityTopology {
                                                        final int partitions, final int maxRecordBytes) {
         final KStream<String, IndexUpdate> indexUpdates = addProfileTable(builder, topics, partitions, maxRecordBytes);
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(INDEX_STORE),
-            Serdes.String(), InternalAvroSerde.of(IndexOwners.class)));
+            Serdes.String(), InternalAvroSerde.of(IndexOwners.class, INDEX_FORMAT)));
         indexUpdates.process(IndexUpdateProcessor::new, Named.as("identity-apply-index-updates"), INDEX_STORE);
         final KStream<String, Object> outputs =
             lookups.process(MemberResolveProcessor::new, Named.as("identity-resolve-members"), INDEX_STORE);

@@ -31,11 +31,13 @@ public final class InternalAvroSerde<T extends SpecificRecord> implements Serde<
     }
 
     private final Class<T> type;
+    private final byte format;
     private final SpecificDatumWriter<T> writer;
     private final SpecificDatumReader<T> reader;
 
-    private InternalAvroSerde(final Class<T> type) {
+    private InternalAvroSerde(final Class<T> type, final byte format) {
         this.type = type;
+        this.format = format;
         // The generated classes' own encode/decode methods: the same bytes, without walking the schema per record.
         final SpecificData data = new SpecificData(type.getClassLoader());
         data.setCustomCoders(true);
@@ -45,7 +47,15 @@ public final class InternalAvroSerde<T extends SpecificRecord> implements Serde<
     }
 
     public static <T extends SpecificRecord> InternalAvroSerde<T> of(final Class<T> type) {
-        return new InternalAvroSerde<>(type);
+        return new InternalAvroSerde<>(type, FORMAT_V1);
+    }
+
+    /**
+     * For a type whose encoding changed incompatibly: its own format byte, so state written in the old one is refused
+     * with a clear message instead of being misread.
+     */
+    public static <T extends SpecificRecord> InternalAvroSerde<T> of(final Class<T> type, final int format) {
+        return new InternalAvroSerde<>(type, (byte) format);
     }
 
     @Override
@@ -60,7 +70,7 @@ public final class InternalAvroSerde<T extends SpecificRecord> implements Serde<
 
     private byte[] write(final T data) {
         final ByteArrayOutputStream out = new ByteArrayOutputStream(128);
-        out.write(FORMAT_V1);
+        out.write(format);
         final BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);
         try {
             synchronized (writer) {
@@ -73,9 +83,10 @@ public final class InternalAvroSerde<T extends SpecificRecord> implements Serde<
     }
 
     private T read(final String topic, final byte[] bytes) {
-        if (bytes.length == 0 || bytes[0] != FORMAT_V1) {
-            throw new SerializationException("internal " + type.getSimpleName() + " on " + topic
-                + " has an unknown format byte; was the state written by a newer cohort-sync?");
+        if (bytes.length == 0 || bytes[0] != format) {
+            throw new SerializationException("internal " + type.getSimpleName() + " on " + topic + " has format "
+                + (bytes.length == 0 ? "none" : bytes[0]) + ", not " + format + ": the state was written by another "
+                + "cohort-sync version; start from an empty state (README, Design notes: state formats)");
         }
         final BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(bytes, 1, bytes.length - 1, null);
         try {

@@ -303,6 +303,26 @@ class CohortImportTopologyTest {
         }
     }
 
+    /**
+     * A reset that replays the profiles topic does not index again the key of a profile cohort-sync created (its
+     * header names that key). When the platform then changes its identity, the key still moves on to a new objectId.
+     */
+    @Test
+    void aGeneratedIdReleasedWhileItsKeyWasNotIndexedIsNeverMadeAgain() throws Exception {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("x-user")));
+        final Profile first = single(fx.createdProfiles());
+
+        try (TopologyFixture replayed = new TopologyFixture()) {
+            replayed.profile(first, new RecordHeaders().add("cohort-sync.indexed-key",
+                "cohort-sync\nct|i|x-user".getBytes(StandardCharsets.UTF_8)));
+            assertThat(replayed.identityIndex()).doesNotContainKey("ct|i|x-user");
+            replayed.profile("ct", first.getObjectId(), "y-user");
+            replayed.request(batch("ct", "c2", "Churn", "m2", 2_000, ADD, withIdentity("x-user")));
+
+            assertThat(single(replayed.createdProfiles()).getObjectId()).isNotEqualTo(first.getObjectId());
+        }
+    }
+
     /** Index updates from different profile partitions interleave: a key two profiles have must outlive either. */
     @Test
     void aDeviceIdTwoAnonymousProfilesShareStillMatchesOneWhenTheOtherIsIdentified() {
