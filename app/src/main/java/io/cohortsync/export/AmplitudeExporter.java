@@ -542,8 +542,9 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     /**
-     * A 400 that names no event of the request, or a 403 (Amplitude's firewall, refusing a header, body or URI value): the request's
-     * events become suspects, sent again only among themselves in requests half its size, and so on until the refused
+     * A 400 that names no event of the request, or a 403 (Amplitude's firewall, refusing a header, body or URI
+     * value): the request's events become suspects, sent again only among themselves in requests half its size, and
+     * so on until the refused
      * event is alone, which is then dead-lettered; the account's other events flow meanwhile. After
      * {@value #MAX_REFUSED_ALONE} events in a row refused alone with none accepted, the next refusal is taken for the
      * requests' rather than an event's (a wrong {@code base-url} path, a blocked region): the account stops as for a
@@ -705,8 +706,11 @@ public final class AmplitudeExporter implements AutoCloseable {
      * failing. Until then it counts against {@code export.max-buffered-events}, so a long failure pauses reading.
      */
     private void retryLater(final Letter letter, final Exception error) {
-        letterFailures++;
-        lettersRetryAt = System.nanoTime() + letterBackoff();
+        if (lettersToRetry.isEmpty()) {
+            // One step per round of failed writes, not per letter: eight letters failing at once wait 400 ms, not 25 s.
+            letterFailures++;
+            lettersRetryAt = System.nanoTime() + letterBackoff();
+        }
         lettersToRetry.add(letter);
         hold(letter.event());
         final PendingEvent event = letter.event();
@@ -714,7 +718,7 @@ public final class AmplitudeExporter implements AutoCloseable {
             + " (" + error + "); trying again, and the partition's commits wait for it (logged at most every 10 s)");
     }
 
-    /** {@code export.retry-backoff}, doubling per failed write in a row up to {@code export.retry-backoff-max}. */
+    /** {@code export.retry-backoff}, doubling per round of failed writes up to {@code export.retry-backoff-max}. */
     private long letterBackoff() {
         final long initial = settings.retryBackoff().toNanos();
         final long max = settings.retryBackoffMax().toNanos();

@@ -8,6 +8,7 @@ import io.cohortsync.config.CohortSyncConfig;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -28,6 +29,9 @@ public final class AmplitudePayloadFile {
             super(message);
         }
     }
+
+    private static final int SINGLE_OBJECT_HEADER_BYTES = 10;
+    private static final int CONFLUENT_HEADER_BYTES = 5;
 
     private AmplitudePayloadFile() {
     }
@@ -55,6 +59,15 @@ public final class AmplitudePayloadFile {
         return requests;
     }
 
+    /** The record's size in the Confluent format: its Avro binary behind a 5-byte header (not the 10 of Avro's own). */
+    private static int confluentBytes(final CohortSyncRequest record) {
+        try {
+            return record.toByteBuffer().remaining() - SINGLE_OBJECT_HEADER_BYTES + CONFLUENT_HEADER_BYTES;
+        } catch (final IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static List<CohortSyncRequest> requestsOf(final Path file, final int index, final JsonNode payload,
                                                       final String accountId, final SyncType syncType,
                                                       final CohortSyncConfig config) {
@@ -62,7 +75,10 @@ public final class AmplitudePayloadFile {
             final WebhookBatch batch = WebhookPayload.parse(Json.bytes(payload), accountId, syncType);
             final List<CohortSyncRequest> records = batch.records(config.webhookMaxMembersPerRecord(),
                 config.maxRecordBytes());
-            records.forEach(record -> AmplitudeWebhook.requireIngestible(batch, record, config.maxMembersPerBatch()));
+            for (final CohortSyncRequest record : records) {
+                AmplitudeWebhook.requireIngestible(batch, record, config.maxMembersPerBatch());
+                RequestProducer.requireFits(record, confluentBytes(record), config.maxRecordBytes());
+            }
             return records;
         } catch (final HttpError error) {
             throw new InvalidFileException(file + ", payload " + index + " (counting from 0)"

@@ -173,13 +173,17 @@ final class RequestProducer implements AutoCloseable {
             // The registry is down, or refuses the schema: not the caller's fault, and a retry may succeed.
             throw unavailable("cannot serialise the request with the schema registry: " + e.getMessage(), e);
         }
-        if (value.length > maxRecordBytes) {
-            // Batches are split by size as well as by count, so only a user too large on its own gets here.
-            throw HttpError.tooLarge("a record of " + record.getMembers().size() + " user(s) is " + value.length
+        requireFits(record, value.length, maxRecordBytes);
+        return value;
+    }
+
+    /** Batches are split by size as well as by count, so only a user too large on their own fails this. */
+    static void requireFits(final CohortSyncRequest record, final int bytes, final int maxRecordBytes) {
+        if (bytes > maxRecordBytes) {
+            throw HttpError.tooLarge("a record of " + record.getMembers().size() + " user(s) is " + bytes
                 + " bytes, over ingest.max-record-bytes (" + maxRecordBytes + "): one user's ids and properties "
                 + "must fit in it; send fewer properties or raise ingest.max-record-bytes");
         }
-        return value;
     }
 
     private void awaitAcks(final List<Future<RecordMetadata>> acks, final long deadline) {

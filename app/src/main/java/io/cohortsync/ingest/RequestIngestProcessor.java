@@ -73,7 +73,7 @@ final class RequestIngestProcessor implements Processor<byte[], byte[], String, 
         final CohortSyncRequest request = decoded.value();
         final String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
         final Optional<RequestRules.Rejection> rejection = RequestRules.check(key, request, settings.maxMembers(),
-            record.timestamp());
+            Math.max(record.timestamp(), context.currentSystemTimeMs()));
         if (rejection.isPresent()) {
             deadLetter(record, rejection.get().reason(), rejection.get().message());
             return;

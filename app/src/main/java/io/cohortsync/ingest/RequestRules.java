@@ -29,7 +29,10 @@ public final class RequestRules {
         return accountId + "|" + cohortId;
     }
 
-    /** {@code writtenAt}: when the request was written (its record's timestamp), in epoch milliseconds. */
+    /**
+     * {@code writtenAt}: when the request was written, in epoch milliseconds: the later of its record's timestamp and
+     * the reader's clock, so a backfill stamped with old record times is not refused for a past computedAt.
+     */
     public static Optional<Rejection> check(final String recordKey, final CohortSyncRequest request,
                                             final int maxMembers, final long writtenAt) {
         if (isBlank(request.getAccountId())) {

@@ -65,6 +65,12 @@ class AmplitudePayloadFileTest {
         assertThatThrownBy(() -> AmplitudePayloadFile.read(tooLong, "demo", SyncType.REAL_TIME, CONFIG))
             .hasMessageContaining("field message_id");
 
+        final Path tooLarge = write("large.ndjson", payload("m-1", true, 1).replace("\"user_properties\": {}",
+            "\"user_properties\": {\"bio\": \"" + "b".repeat(10_000) + "\"}"));
+        assertThatThrownBy(() -> AmplitudePayloadFile.read(tooLarge, "demo", SyncType.REAL_TIME,
+            CohortSyncConfig.of(Map.of("ingest.max-record-bytes", "4096"), null)))
+            .hasMessageContaining("payload 0").hasMessageContaining("over ingest.max-record-bytes (4096)");
+
         final Path notJson = write("broken.ndjson", payload("m-1", true, 1) + "\n{\"cohort_id\": ");
         assertThatThrownBy(() -> AmplitudePayloadFile.read(notJson, "demo", SyncType.REAL_TIME, CONFIG))
             .isInstanceOf(AmplitudePayloadFile.InvalidFileException.class).hasMessageContaining("as JSON");
