@@ -1,5 +1,6 @@
 package io.cohortsync.cli;
 
+import io.cohortsync.config.AccountSettings;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.config.InvalidConfigException;
 import io.cohortsync.embedded.EmbeddedConnection;
@@ -35,6 +36,12 @@ record ClientConnection(String bootstrapServers, Map<String, Object> serdeConfig
         final Map<String, Object> serde = new HashMap<>(config.serdeConfig());
         serde.put("schema.registry.url", embedded.schemaRegistryUrl());
         return new ClientConnection(embedded.bootstrapServers(), serde, config);
+    }
+
+    /** The settings of a configured account; an account the config does not have is a configuration error. */
+    AccountSettings account(final String accountId) {
+        return config.account(accountId).orElseThrow(() -> new InvalidConfigException("account '" + accountId
+            + "' is not configured (known: " + config.accounts().keySet() + ")"));
     }
 
     Topics topics() {

@@ -2,6 +2,7 @@ package io.cohortsync.cli;
 
 import io.cohortsync.config.InvalidConfigException;
 import io.cohortsync.http.AmplitudePayloadFile;
+import io.cohortsync.runtime.Causes;
 import io.cohortsync.runtime.StartupException;
 import io.cohortsync.serde.AvroDecodingLimits;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -42,7 +43,7 @@ public final class CohortSyncCli {
                 cmd.getErr().println("Cannot start: " + error.getMessage());
                 return 1;
             }
-            if (causedByKafkaTimeout(error)) {
+            if (Causes.has(error, TimeoutException.class)) {
                 // A client that waited its full timeout for Kafka: the stack trace would add nothing to say so.
                 cmd.getErr().println("Error: Kafka did not answer in time (" + error.getMessage() + "); is it "
                     + "running, and reachable at the bootstrap servers this command uses?");
@@ -53,14 +54,5 @@ public final class CohortSyncCli {
             return 1;
         });
         return commandLine;
-    }
-
-    private static boolean causedByKafkaTimeout(final Throwable error) {
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-            if (cause instanceof TimeoutException) {
-                return true;
-            }
-        }
-        return false;
     }
 }

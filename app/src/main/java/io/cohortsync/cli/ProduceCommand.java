@@ -2,7 +2,6 @@ package io.cohortsync.cli;
 
 import io.cohortsync.avro.CohortSyncRequest;
 import io.cohortsync.avro.SyncType;
-import io.cohortsync.config.InvalidConfigException;
 import io.cohortsync.http.AmplitudePayloadFile;
 import io.cohortsync.topology.Topics;
 import picocli.CommandLine.Command;
@@ -36,10 +35,7 @@ final class ProduceCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final ClientConnection connection = ClientConnection.resolve(options.load());
-        if (connection.config().account(account).isEmpty()) {
-            throw new InvalidConfigException("account '" + account + "' is not configured (known: "
-                + connection.config().accounts().keySet() + ")");
-        }
+        connection.account(account);
         final List<CohortSyncRequest> requests = AmplitudePayloadFile.read(file, account, syncType,
             connection.config());
         final Topics topics = connection.topics();

@@ -1,7 +1,6 @@
 package io.cohortsync.cli;
 
 import io.cohortsync.config.ImportSettings;
-import io.cohortsync.config.InvalidConfigException;
 import io.cohortsync.identity.IdentityTopology;
 import io.cohortsync.runtime.ConsumerLag;
 import io.cohortsync.sample.SampleDataset;
@@ -59,10 +58,7 @@ final class ProduceSampleCommand implements Callable<Integer> {
         requireAtLeastOne("--cohorts", cohorts);
         requireAtLeastOne("--batch-size", batchSize);
         final ClientConnection connection = ClientConnection.resolve(options.load());
-        final ImportSettings importSettings = connection.config().account(account)
-            .orElseThrow(() -> new InvalidConfigException("account '" + account + "' is not configured (known: "
-                + connection.config().accounts().keySet() + ")"))
-            .importSettings();
+        final ImportSettings importSettings = connection.account(account).importSettings();
         final SampleDataset data = SampleDataset.generate(account, importSettings, users, cohorts, batchSize, 42L);
         final Topics topics = connection.topics();
         produce(connection, topics.profiles.name(), topics.profiles.valueSerde().serializer(), data.profiles(),

@@ -19,6 +19,7 @@ import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.cohortsync.runtime.Causes;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.common.Uuid;
@@ -218,7 +219,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             return server;
         } catch (final RuntimeException e) {
             shutDownQuietly(server);
-            if (hasCause(e, BindException.class)) {
+            if (Causes.has(e, BindException.class)) {
                 throw new IllegalStateException("Cannot start the embedded Kafka broker for data dir " + dir + ": port "
                         + ports.broker() + " or controller port " + ports.controller() + " on " + HOST
                         + " is already in use", e);
@@ -235,15 +236,6 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         } catch (final RuntimeException suppressed) {
             LOG.warn("Error shutting down a broker that failed to start", suppressed);
         }
-    }
-
-    private static boolean hasCause(final Throwable error, final Class<? extends Throwable> type) {
-        for (Throwable t = error; t != null; t = t.getCause()) {
-            if (type.isInstance(t)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     // Kafka's own bind error surfaces only after the controller has started; checking first gives a clear message.

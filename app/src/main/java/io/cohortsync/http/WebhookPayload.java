@@ -37,8 +37,6 @@ final class WebhookPayload {
 
     private static final Pattern UNIX_SECONDS = Pattern.compile("\\d{1,12}(\\.\\d{1,9})?");
     private static final char BYTE_ORDER_MARK = '\uFEFF';
-    /** How far computed_time may be ahead of this server's clock: room for clock skew, not for a future date. */
-    static final Duration MAX_COMPUTED_AHEAD = RequestRules.MAX_COMPUTED_AHEAD;
     private static final int MAX_PLAIN_SCALE = 100;
 
     private WebhookPayload() {
@@ -169,12 +167,13 @@ final class WebhookPayload {
                 + describe(node), "computed_time");
         }
         final long computedAtMs = new BigDecimal(raw).movePointRight(3).longValue();
-        final Instant latest = Instant.now().plus(MAX_COMPUTED_AHEAD);
+        final Duration ahead = RequestRules.MAX_COMPUTED_AHEAD;
+        final Instant latest = Instant.now().plus(ahead);
         if (computedAtMs > latest.toEpochMilli()) {
             // Changes are ordered by computed_time: one dated in the future would make every real change to the same
             // members look stale until that date, so a wrong clock would freeze the segment.
-            throw HttpError.badRequest("computed_time " + raw + " is more than " + MAX_COMPUTED_AHEAD.toHours()
-                + " hours ahead of this server's clock (" + latest.minus(MAX_COMPUTED_AHEAD) + "); it must be when "
+            throw HttpError.badRequest("computed_time " + raw + " is more than " + ahead.toHours()
+                + " hours ahead of this server's clock (" + latest.minus(ahead) + "); it must be when "
                 + "Amplitude computed the change", "computed_time");
         }
         return computedAtMs;

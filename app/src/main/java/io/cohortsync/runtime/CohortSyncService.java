@@ -83,21 +83,12 @@ public final class CohortSyncService implements AutoCloseable {
         try {
             return CohortSyncHttpServer.start(config, topics, bootstrapServers, metrics);
         } catch (final IllegalStateException e) {
-            if (!causedByBindFailure(e)) {
+            if (!Causes.has(e, BindException.class)) {
                 throw e;
             }
             throw new StartupException(e.getMessage() + "; another process may hold the port: stop it, or pick "
                 + "a free one with --set http.port=<free port>", e);
         }
-    }
-
-    private static boolean causedByBindFailure(final Throwable error) {
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-            if (cause instanceof BindException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Starts the service; returns once Kafka Streams is starting (see {@link #awaitRunning}). */

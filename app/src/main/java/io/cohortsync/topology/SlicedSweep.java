@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.function.Predicate;
 
 /**
- * Deletes a store's expired entries a slice at a time: each call looks at the next {@code sliceSize} entries, from
+ * Deletes a store's expired entries a slice at a time: each call looks at the next {@value #SLICE} entries, from
  * where the last one stopped, and wraps around at the end. One pass over a whole large store at once holds the stream
  * thread for seconds per million entries, long enough to pass the transaction timeout.
  */
@@ -21,17 +21,11 @@ public final class SlicedSweep<V> {
     public static final int SLICE = 20_000;
 
     private final KeyValueStore<String, V> store;
-    private final int sliceSize;
     /** Where the next slice starts; null: at the beginning of the store. */
     private String from;
 
     public SlicedSweep(final KeyValueStore<String, V> store) {
-        this(store, SLICE);
-    }
-
-    SlicedSweep(final KeyValueStore<String, V> store, final int sliceSize) {
         this.store = store;
-        this.sliceSize = sliceSize;
     }
 
     /** Deletes the entries of the next slice that {@code expired} accepts. */
@@ -42,7 +36,7 @@ public final class SlicedSweep<V> {
             int scanned = 0;
             while (slice.hasNext()) {
                 final KeyValue<String, V> entry = slice.next();
-                if (scanned++ == sliceSize) {
+                if (scanned++ == SLICE) {
                     next = entry.key;
                     break;
                 }

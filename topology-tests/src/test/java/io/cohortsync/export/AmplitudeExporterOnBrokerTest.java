@@ -304,7 +304,8 @@ class AmplitudeExporterOnBrokerTest {
         }
         produce(kafka.bootstrapServers(), topics, warmUp);
         final int maxBuffered = 1000;
-        final Duration throttleWait = Duration.ofSeconds(20);
+        // Long enough that 20,000 events are accepted and checked before it ends, even on a loaded 2-core machine.
+        final Duration throttleWait = Duration.ofSeconds(60);
         final ExporterSettings base = fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson"));
         final ExporterSettings settings = new ExporterSettings(base.groupId(), base.linger(), 4, maxBuffered, 0,
             base.requestTimeout(), base.retryBackoff(), base.retryBackoffMax(), throttleWait, base.dailyQuotaWait(),
