@@ -44,7 +44,20 @@ class InternalAvroSerdeTest {
             .deserialize("members-changelog", new byte[] {9, 1, 2}))
             .isInstanceOf(SerializationException.class)
             .hasMessageContaining("members-changelog")
-            .hasMessageContaining("unknown format byte");
+            .hasMessageContaining("has format 9, not 1");
+    }
+
+    /** A type whose encoding changed has its own format byte: the old one's bytes are refused, not misread. */
+    @Test
+    void bytesInAnotherFormatOfTheSameTypeAreRefusedAsAnotherVersionsState() {
+        final byte[] formatOne = InternalAvroSerde.of(MembershipState.class).serializer()
+            .serialize("t", new MembershipState(true, 2_000L, 1_000L, null));
+
+        assertThatThrownBy(() -> InternalAvroSerde.of(MembershipState.class, 2).deserializer()
+            .deserialize("index-changelog", formatOne))
+            .isInstanceOf(SerializationException.class)
+            .hasMessageContaining("has format 1, not 2")
+            .hasMessageContaining("another cohort-sync version");
     }
 
     private static <T extends SpecificRecord> void assertRoundTripsAsPlainAvro(final Class<T> type, final T value)
