@@ -26,6 +26,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -52,6 +53,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -897,6 +899,7 @@ class BadHttpInputTest {
     /** Requests records (read_committed) after the given offsets, in partition then offset order. */
     private static List<ConsumerRecord<String, CohortSyncRequest>> appendedRequests(
         final Map<TopicPartition, Long> before) {
+        awaitTransactionsSettled(before.keySet());
         try (KafkaConsumer<String, CohortSyncRequest> consumer = new KafkaConsumer<>(Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
             ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
@@ -917,7 +920,28 @@ class BadHttpInputTest {
 
     private static <V extends SpecificRecord> List<ConsumerRecord<String, V>> readCommitted(final String topic,
                                                                                            final Class<V> type) {
+        if (topic.equals(REQUESTS)) {
+            awaitTransactionsSettled(requestsEndOffsets().keySet());
+        }
         return TopicContents.readToEnd(kafka.bootstrapServers(), topic, deserializer(type));
+    }
+
+    /**
+     * A 200 means the webhook's transaction committed, but the commit markers that make its records visible to
+     * read_committed readers are written a moment later (and a transaction the test made the broker refuse is
+     * aborted only after its timeout): wait until read_committed readers see as far as the log goes.
+     */
+    private static void awaitTransactionsSettled(final Collection<TopicPartition> partitions) {
+        try (KafkaConsumer<byte[], byte[]> committed = rawConsumer("read_committed");
+             KafkaConsumer<byte[], byte[]> everything = rawConsumer("read_uncommitted")) {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() ->
+                committed.endOffsets(partitions).equals(everything.endOffsets(partitions)));
+        }
+    }
+
+    private static KafkaConsumer<byte[], byte[]> rawConsumer(final String isolation) {
+        return new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation), new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     private static List<PartnerSyncEvent> eventsOf(final String cohortId) {
