@@ -479,9 +479,7 @@ class AmplitudeExporterOnBrokerTest {
         emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("waf-key")
             .withFirewallBlocking("<script>"));
         final List<AmplitudeEvent> all = new ArrayList<>(events("waf", 40, 3));
-        final AmplitudeEvent blocked = AmplitudeEvent.newBuilder(all.get(61))
-            .setEventProperties(Map.of("Campaign", "<script>alert(1)</script>")).build();
-        all.set(61, blocked);
+        final AmplitudeEvent blocked = withProperties(all, 61, Map.of("Campaign", "<script>alert(1)</script>"));
         produce(kafka.bootstrapServers(), topics, all);
         final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
@@ -507,9 +505,7 @@ class AmplitudeExporterOnBrokerTest {
         emulator = AmplitudeEmulator.start(AmplitudeEmulator.Options.accepting("mis-key")
             .withMisnumbered400For("poisoned-value"));
         final List<AmplitudeEvent> all = new ArrayList<>(events("mis", 40, 3));
-        final AmplitudeEvent poisoned = AmplitudeEvent.newBuilder(all.get(17))
-            .setEventProperties(Map.of("Campaign", "poisoned-value")).build();
-        all.set(17, poisoned);
+        final AmplitudeEvent poisoned = withProperties(all, 17, Map.of("Campaign", "poisoned-value"));
         produce(kafka.bootstrapServers(), topics, all);
 
         start(fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson")),
@@ -534,9 +530,8 @@ class AmplitudeExporterOnBrokerTest {
             .withFirewallBlocking("<script>"));
         emulator.faults(AmplitudeEmulator.Faults.none().withSlowMillis(20));
         final List<AmplitudeEvent> all = new ArrayList<>(events("waf", 3000, 10));
-        final AmplitudeEvent blocked = AmplitudeEvent.newBuilder(all.get(1500))
-            .setEventProperties(Map.of("seq", "0", "Campaign", "<script>alert(1)</script>")).build();
-        all.set(1500, blocked);
+        final AmplitudeEvent blocked = withProperties(all, 1500,
+            Map.of("seq", "0", "Campaign", "<script>alert(1)</script>"));
         produce(kafka.bootstrapServers(), topics, all);
         final SimpleMeterRegistry registry = new SimpleMeterRegistry();
         start(fastSettings("exporter-" + prefix, dir.resolve("dry.ndjson")),
@@ -750,5 +745,14 @@ class AmplitudeExporterOnBrokerTest {
         appender.start();
         logger.addAppender(appender);
         return appender;
+    }
+
+    /** Replaces event {@code index} by a copy with these properties (a value Amplitude will refuse); returns it. */
+    private static AmplitudeEvent withProperties(final List<AmplitudeEvent> events, final int index,
+                                                 final Map<String, String> properties) {
+        final AmplitudeEvent changed = AmplitudeEvent.newBuilder(events.get(index)).setEventProperties(properties)
+            .build();
+        events.set(index, changed);
+        return changed;
     }
 }

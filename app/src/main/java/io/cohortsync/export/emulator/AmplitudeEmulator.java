@@ -318,8 +318,7 @@ public final class AmplitudeEmulator implements AutoCloseable {
         if (body.length == 0) {
             return error(400, "Missing request body");
         }
-        if (options.firewallBlocks() != null
-            && new String(body, StandardCharsets.UTF_8).contains(options.firewallBlocks())) {
+        if (contains(body, options.firewallBlocks())) {
             return error(403, "Forbidden");
         }
         final Request request;
@@ -328,13 +327,17 @@ public final class AmplitudeEmulator implements AutoCloseable {
         } catch (final IOException e) {
             return error(400, "Invalid JSON request body");
         }
-        if (options.misnumbers() != null
-            && new String(body, StandardCharsets.UTF_8).contains(options.misnumbers())) {
+        if (contains(body, options.misnumbers())) {
             final ObjectNode answer = errorBody(400, "Request missing required field");
             answer.putObject("events_with_invalid_fields").putArray("event_type").add(1_000_000);
             return new Answer(400, answer, 0);
         }
         return answer(path, request, body.length);
+    }
+
+    /** Whether the body holds {@code text}; null (the option is off) never matches. */
+    private static boolean contains(final byte[] body, final String text) {
+        return text != null && new String(body, StandardCharsets.UTF_8).contains(text);
     }
 
     private Answer answer(final String path, final Request request, final int bytes) {
