@@ -9,6 +9,7 @@ import io.cohortsync.metrics.CohortSyncMetrics;
 import io.cohortsync.serde.SchemaRegistryRefusedException;
 import io.cohortsync.serde.SchemaRegistryUnavailableException;
 import io.cohortsync.topology.CohortSyncTopology;
+import io.cohortsync.topology.Topic;
 import io.cohortsync.topology.Topics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import org.apache.kafka.clients.admin.Admin;
@@ -17,6 +18,7 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyDescription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +48,7 @@ public final class CohortSyncService implements AutoCloseable {
     private final String bootstrapServers;
     private final Topics topics;
     private final KafkaStreams streams;
+    private final TopologyDescription topologyDescription;
     private final CohortSyncMetrics metrics;
     private final CohortSyncHttpServer http;
     private final KafkaStreamsMetrics streamsMetrics;
@@ -66,11 +69,12 @@ public final class CohortSyncService implements AutoCloseable {
         try {
             final Properties props = StreamsSettings.of(config, bootstrapServers, http.advertised());
             final Topology topology = CohortSyncTopology.build(config, topics, props, metrics);
-            LOG.debug("Topology:\n{}", topology.describe());
+            this.topologyDescription = topology.describe();
+            LOG.debug("Topology:\n{}", topologyDescription);
             this.streams = new KafkaStreams(topology, props);
             this.streamsMetrics = new KafkaStreamsMetrics(streams);
             streamsMetrics.bindTo(metrics.registry());
-            http.attach(streams, topology.describe());
+            http.attach(streams, topologyDescription);
         } catch (final RuntimeException e) {
             http.close();
             throw e;
@@ -137,6 +141,11 @@ public final class CohortSyncService implements AutoCloseable {
             } else {
                 TopicBootstrapper.requireTopics(admin, topics, config.maxRecordBytes());
             }
+            TopicBootstrapper.ask("check Kafka Streams' internal topics", () -> {
+                InternalTopicLayout.require(admin, topologyDescription, config.applicationId(), config.partitions(),
+                    topics.all().stream().map(Topic::name).toList());
+                return null;
+            });
         } catch (final StartupException e) {
             throw new StartupException("Kafka at " + bootstrapServers + ": " + e.getMessage(), e.getCause());
         } finally {

@@ -68,6 +68,9 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
 
     @Override
     public StreamThreadExceptionResponse handle(final Throwable error) {
+        if (internalTopicOfTheWrongSize(error)) {
+            return stopForGood(error);
+        }
         final Optional<SchemaRegistryUnavailableException> outage = registryOutage(error);
         if (outage.isEmpty()) {
             // Transient failures (a broker restart, a fenced producer) must not stop the service either.
@@ -94,6 +97,34 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
             where(error), wait.toMillis() / 1000.0, error.toString());
         awaitBackoff(wait);
         return StreamThreadExceptionResponse.REPLACE_THREAD;
+    }
+
+    /**
+     * Kafka Streams' assignor found an internal topic with another partition count than the topology needs (a source
+     * topic given more partitions while running, say). Every rebalance fails the same way, while the state still says
+     * RUNNING; stopping turns that into an ERROR the health check and the exit code report, and the next start's
+     * check ({@link InternalTopicLayout}) names what changed.
+     */
+    private static StreamThreadExceptionResponse stopForGood(final Throwable error) {
+        LOG.error("Kafka Streams cannot assign its tasks: {} A topic's partition count changed after the "
+            + "application ran (README, \"Scaling and partition counts\"), which retrying cannot fix, so Kafka Streams "
+            + "is stopping (ERROR: /health/live answers 503 and `run` exits 1)", messageOf(error));
+        return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    }
+
+    static boolean internalTopicOfTheWrongSize(final Throwable error) {
+        return messageOf(error).contains("has invalid partitions");
+    }
+
+    /** The deepest message in the cause chain: Kafka's own, not its wrappers'. */
+    private static String messageOf(final Throwable error) {
+        String message = "";
+        for (Throwable cause = error; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+            if (cause.getMessage() != null) {
+                message = cause.getMessage();
+            }
+        }
+        return message;
     }
 
     private void awaitBackoff(final Duration wait) {

@@ -77,12 +77,12 @@ public final class TopicBootstrapper {
 
     /** One exchange with Kafka's admin API, which may not answer. */
     @FunctionalInterface
-    private interface AdminCall<T> {
+    interface AdminCall<T> {
         T call() throws InterruptedException, ExecutionException, TimeoutException;
     }
 
     /** Runs {@code call}; a broker that does not answer becomes a {@link StartupException} saying what failed. */
-    private static <T> T ask(final String what, final AdminCall<T> call) {
+    static <T> T ask(final String what, final AdminCall<T> call) {
         try {
             return call.call();
         } catch (final InterruptedException e) {

@@ -3,6 +3,7 @@ package io.cohortsync.runtime;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -49,5 +50,18 @@ class StreamThreadFailuresTest {
             fourth -> assertThat(fourth).contains("(4 in a row)", "starts in 0.04 s"));
         assertThat(log.list.get(0).getThrowableProxy()).as("the first one's stack trace").isNotNull();
         assertThat(log.list.get(1).getThrowableProxy()).as("not repeated").isNull();
+    }
+
+    /** Retrying cannot fix internal topics of the wrong size: the service stops, so the orchestrator sees it. */
+    @Test
+    void anInternalTopicOfTheWrongSizeStopsTheClientInsteadOfReplacingItsThreadForever() {
+        final StreamThreadFailures failures = new StreamThreadFailures(new CountDownLatch(1));
+        final StreamsException error = new StreamsException("Existing internal topic app-ingest-message-ids-changelog "
+            + "has invalid partitions: expected: 8; actual: 4. Use 'org.apache.kafka.tools.StreamsResetter' tool");
+
+        assertThat(failures.handle(new StreamsException(error)))
+            .isEqualTo(StreamThreadExceptionResponse.SHUTDOWN_CLIENT);
+        assertThat(log.list).singleElement().extracting(ILoggingEvent::getFormattedMessage).asString()
+            .contains("app-ingest-message-ids-changelog has invalid partitions", "is stopping", "partition count");
     }
 }

@@ -5,7 +5,9 @@ import io.cohortsync.runtime.CohortSyncService;
 import io.cohortsync.runtime.StartupException;
 import io.cohortsync.serde.MockSchemaRegistry;
 import io.cohortsync.testing.KafkaTestCluster;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -108,8 +110,59 @@ class TopicLayoutOnBrokerTest {
             .hasMessageContaining("--add-config max.message.bytes=");
     }
 
+    @Test
+    void aRequestsTopicExpandedAfterItWasUsedFailsTheStart() throws Exception {
+        runOnce(config());
+        expandRequestsTo(8);
+
+        assertThatThrownBy(() -> CohortSyncService.start(config()).close())
+            .isInstanceOf(StartupException.class)
+            .hasMessageContaining(prefix + "requests=8")
+            .hasMessageContaining(appId + "-ingest-message-ids-changelog has 4 partitions, needs 8");
+    }
+
+    @Test
+    void anotherTopologyPartitionsForAnApplicationThatRanFailsTheStart() throws Exception {
+        runOnce(config());
+
+        assertThatThrownBy(() -> CohortSyncService.start(config(Map.of("topology.partitions", "8"))).close())
+            .isInstanceOf(StartupException.class)
+            .hasMessageContaining(appId + "-member-lookups-repartition has 4 partitions")
+            .hasMessageContaining("topology.partitions=8");
+    }
+
+    @Test
+    void aRequestsTopicExpandedWhileRunningStopsTheServiceInsteadOfRetryingForever() throws Exception {
+        // Consumers notice a partition count change at their next metadata refresh (5 minutes by default).
+        try (CohortSyncService service = CohortSyncService.start(config(Map.of("kafka.metadata.max.age.ms", "500")))) {
+            assertThat(service.awaitRunning(Duration.ofMinutes(2))).isTrue();
+            expandRequestsTo(8);
+
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (service.streams().state() != KafkaStreams.State.ERROR && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.ERROR);
+        }
+    }
+
+    private static void runOnce(final CohortSyncConfig config) throws InterruptedException {
+        try (CohortSyncService service = CohortSyncService.start(config)) {
+            assertThat(service.awaitRunning(Duration.ofMinutes(2))).isTrue();
+        }
+    }
+
+    private void expandRequestsTo(final int partitions) throws Exception {
+        kafka.admin().createPartitions(Map.of(prefix + "requests", NewPartitions.increaseTo(partitions))).all()
+            .get(30, TimeUnit.SECONDS);
+    }
+
     private CohortSyncConfig config() {
-        return CohortSyncConfig.of(Map.of(
+        return config(Map.of());
+    }
+
+    private CohortSyncConfig config(final Map<String, String> overrides) {
+        final Map<String, String> settings = new LinkedHashMap<>(Map.of(
             "kafka.bootstrap-servers", kafka.bootstrapServers(),
             "schema-registry.url", "mock://" + appId,
             "application-id", appId,
@@ -117,7 +170,9 @@ class TopicLayoutOnBrokerTest {
             "topology.partitions", "4",
             "topics.replication-factor", "1",
             "state-dir", stateDir.toString(),
-            "http.port", "0"), """
+            "http.port", "0"));
+        settings.putAll(overrides);
+        return CohortSyncConfig.of(settings, """
             accounts:
               ct:
                 import:
