@@ -46,6 +46,9 @@ public final class StreamsSettings {
         props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
         props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitInterval().toMillis());
         props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) config.replicationFactor());
+        // Changelogs are the state's only durable copy: they take the min.insync.replicas of cohort-sync's own topics.
+        props.put(StreamsConfig.topicPrefix(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG),
+            TopicBootstrapper.minInSyncReplicas(config.replicationFactor()));
         props.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedMemoryRocksDbConfig.class);
         props.put(BoundedMemoryRocksDbConfig.BLOCK_CACHE_BYTES, config.rocksDbBlockCacheBytes());
         props.put(BoundedMemoryRocksDbConfig.WRITE_BUFFER_BYTES, config.rocksDbWriteBufferBytes());

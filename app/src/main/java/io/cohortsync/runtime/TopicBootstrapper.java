@@ -181,15 +181,25 @@ public final class TopicBootstrapper {
             + (e instanceof TimeoutException ? " (no answer within 30 s)" : ""), e);
     }
 
-    private static NewTopic newTopic(final Topic<?, ?> topic, final int partitions, final short replicationFactor,
-                                     final int maxRecordBytes) {
+    static NewTopic newTopic(final Topic<?, ?> topic, final int partitions, final short replicationFactor,
+                             final int maxRecordBytes) {
         final Map<String, String> configs = new HashMap<>();
+        configs.put(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, String.valueOf(minInSyncReplicas(replicationFactor)));
         // A full batch (10,000 members) can pass the broker's 1 MiB default; a dead letter wraps such a record.
         configs.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(maxMessageBytes(maxRecordBytes)));
         if (topic.compacted()) {
             configs.put(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
         }
         return new NewTopic(topic.name(), partitions, replicationFactor).configs(configs);
+    }
+
+    /**
+     * acks=all waits only for the in-sync replicas, and the broker's default min.insync.replicas of 1 lets a write be
+     * acknowledged by the leader alone: lost if that broker's disk is. Two copies, and one broker may still be down
+     * (a rolling restart) without stopping writes; at replication factor 2 that leaves 1.
+     */
+    public static int minInSyncReplicas(final short replicationFactor) {
+        return Math.max(1, Math.min(2, replicationFactor - 1));
     }
 
     /** Room for the largest accepted record plus what a dead letter adds around it. */
