@@ -42,7 +42,7 @@ final class ConfigOptions {
                 throw new InvalidConfigException("cannot read the built-in default config", e);
             }
         }
-        layers.environment();
+        layers.environment(System.getenv().keySet());
         layers.flag("kafka.bootstrap-servers", bootstrapServers, "--bootstrap-servers");
         layers.flag("schema-registry.url", schemaRegistryUrl, "--schema-registry-url");
         for (final String setting : settings) {

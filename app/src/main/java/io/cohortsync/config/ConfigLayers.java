@@ -3,15 +3,20 @@ package io.cohortsync.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.cohortsync.serde.KeySuggestions;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -26,7 +31,13 @@ public final class ConfigLayers {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
 
+    private static final String ENV_PREFIX = "COHORT_SYNC_";
+    /** Variables of that prefix that are not settings: the config file's path, and logback.xml's log level. */
+    private static final Set<String> NOT_KEYS = Set.of(ENV_PREFIX + "CONFIG", ENV_PREFIX + "LOG_LEVEL");
+
     private final Map<String, String> values = new LinkedHashMap<>();
+    /** The variables the file's placeholders name, so a file may take its values from COHORT_SYNC_ variables. */
+    private final Set<String> referenced = new HashSet<>();
     private final Map<String, String> sources = new LinkedHashMap<>();
     private JsonNode accounts;
     private final Function<String, String> environment;
@@ -56,7 +67,9 @@ public final class ConfigLayers {
     public ConfigLayers yaml(final InputStream in, final String sourceName) {
         final JsonNode root;
         try {
-            root = YAML.readTree(in);
+            final String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            PLACEHOLDER.matcher(text).results().forEach(placeholder -> referenced.add(placeholder.group(1)));
+            root = YAML.readTree(text);
         } catch (final IOException e) {
             throw new InvalidConfigException("config " + sourceName + " is not valid YAML: " + e.getMessage(), e);
         }
@@ -88,6 +101,34 @@ public final class ConfigLayers {
         return this;
     }
 
+    /**
+     * Applies the environment, then refuses a {@code COHORT_SYNC_} variable among {@code names} that stands for no
+     * key: a misspelt one (say {@code COHORT_SYNC_STREAMS_STANDBY_REPLICA}) would otherwise be ignored without a word.
+     * The variables that are not keys ({@link #NOT_KEYS}) and those the file's {@code ${...}} placeholders name pass.
+     */
+    public ConfigLayers environment(final Collection<String> names) {
+        environment();
+        final Set<String> known = new HashSet<>(NOT_KEYS);
+        known.addAll(referenced);
+        values.keySet().forEach(key -> known.add(envName(key)));
+        names.stream().filter(name -> name.startsWith(ENV_PREFIX) && !known.contains(name)).sorted().findFirst()
+            .ifPresent(name -> {
+                throw unknownVariable(name, known);
+            });
+        return this;
+    }
+
+    private static InvalidConfigException unknownVariable(final String name, final Set<String> known) {
+        if (name.startsWith(ENV_PREFIX + "KAFKA_") || name.startsWith(ENV_PREFIX + "STREAMS_CONFIG_")) {
+            return new InvalidConfigException("environment variable " + name + " is not a cohort-sync setting: the "
+                + "kafka.<setting> and streams-config.<setting> keys have no environment variable (an underscore could "
+                + "stand for a dot or a dash). Set them in the config file, where ${VAR} takes a value from the "
+                + "environment, or with --set");
+        }
+        return new InvalidConfigException("environment variable " + name + " is not a cohort-sync setting"
+            + KeySuggestions.suggestion(name, known));
+    }
+
     public ConfigLayers flag(final String key, final String value, final String flagName) {
         if (value != null) {
             put(key, value, "flag " + flagName);
@@ -96,7 +137,7 @@ public final class ConfigLayers {
     }
 
     public static String envName(final String key) {
-        return "COHORT_SYNC_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
     public Map<String, String> values() {

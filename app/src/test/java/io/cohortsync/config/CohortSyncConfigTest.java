@@ -47,6 +47,44 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void aMisspeltEnvironmentVariableIsAnErrorNamingTheVariableItMeant() {
+        final Map<String, String> env = Map.of("COHORT_SYNC_STREAMS_STANDBY_REPLICA", "1");
+
+        assertThatThrownBy(() -> ConfigLayers.withDefaults(CohortSyncConfig.defaults(), env::get)
+            .environment(env.keySet()))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("COHORT_SYNC_STREAMS_STANDBY_REPLICA is not a cohort-sync setting")
+            .hasMessageContaining("did you mean 'COHORT_SYNC_STREAMS_STANDBY_REPLICAS'");
+    }
+
+    @Test
+    void aPassThroughKeyHasNoEnvironmentVariableAndSaysWhereToSetIt() {
+        final Map<String, String> env = Map.of("COHORT_SYNC_KAFKA_SECURITY_PROTOCOL", "SASL_SSL");
+
+        assertThatThrownBy(() -> ConfigLayers.withDefaults(CohortSyncConfig.defaults(), env::get)
+            .environment(env.keySet()))
+            .isInstanceOf(InvalidConfigException.class)
+            .hasMessageContaining("COHORT_SYNC_KAFKA_SECURITY_PROTOCOL")
+            .hasMessageContaining("--set");
+    }
+
+    @Test
+    void theVariablesThatAreNotKeysAndThoseTheFileNamesAreAccepted() throws IOException {
+        final Path file = write("""
+            http:
+              token: "${COHORT_SYNC_SECRET_TOKEN}"
+            """);
+        final Map<String, String> env = Map.of("COHORT_SYNC_CONFIG", file.toString(), "COHORT_SYNC_LOG_LEVEL", "DEBUG",
+            "COHORT_SYNC_SECRET_TOKEN", "t0ken", "COHORT_SYNC_STREAMS_STANDBY_REPLICAS", "1", "OTHER_VARIABLE", "x");
+
+        final CohortSyncConfig config = CohortSyncConfig.from(ConfigLayers.withDefaults(CohortSyncConfig.defaults(),
+            env::get).file(file).environment(env.keySet()));
+
+        assertThat(config.standbyReplicas()).isEqualTo(1);
+        assertThat(config.httpToken()).contains("t0ken");
+    }
+
+    @Test
     void noKafkaMeansEmbeddedWithAnInMemoryRegistry() {
         final CohortSyncConfig config = CohortSyncConfig.of(Map.of(), null);
 
