@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,6 +27,9 @@ public final class CohortSyncConfig {
     private static final Duration MAX_WEBHOOK_ACK_TIMEOUT = Duration.ofMinutes(1);
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
+    /** Keys whose values are secrets: cohort-sync's own, and Kafka's passwords, JAAS configs and private keys. */
+    private static final Pattern SECRET_KEY = Pattern.compile(
+        "token|user-info|password|secret|jaas|credential|keystore\\.key|\\.key$");
 
     private final Map<String, String> values;
     private final ConfigLayers layers;
@@ -344,6 +349,24 @@ public final class CohortSyncConfig {
     /** Extra Streams settings: every {@code streams-config.<name>} key, passed as {@code <name>}. */
     public Map<String, Object> streamsPassThrough() {
         return withPrefix("streams-config.", List.of());
+    }
+
+    /**
+     * Every setting with the layer it came from, one a line, and the account ids: what the start logs, so an operator
+     * sees what the service runs with. Secrets show as {@code ****}, and the registry URL without its credentials.
+     */
+    public String summary() {
+        final StringBuilder out = new StringBuilder();
+        new TreeMap<>(values).forEach((key, value) -> out.append("\n  ").append(key).append('=')
+            .append(shown(key, value)).append(" (").append(layers.source(key)).append(')'));
+        return out.append("\n  accounts=").append(new TreeSet<>(accounts.keySet())).toString();
+    }
+
+    private String shown(final String key, final String value) {
+        if (key.equals("schema-registry.url")) {
+            return schemaRegistryUrlForLogs();
+        }
+        return SECRET_KEY.matcher(key).find() && !value.isBlank() ? "****" : value;
     }
 
     public String describe(final String key) {

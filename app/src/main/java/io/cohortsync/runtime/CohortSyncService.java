@@ -162,6 +162,7 @@ public final class CohortSyncService implements AutoCloseable {
                 stopped.countDown();
             }
         });
+        LOG.info("Settings (later layers win: default, file, environment, flag):{}", config.summary());
         LOG.info("Starting cohort-sync: {} Kafka at {}, schema registry {}, topics {}*, processing {}",
             broker != null ? "embedded" : "external", bootstrapServers, describeRegistry(), config.topicPrefix(),
             config.processingGuarantee());

@@ -84,6 +84,28 @@ class CohortSyncConfigTest {
         assertThat(config.httpToken()).contains("t0ken");
     }
 
+    /** What the start logs: every setting with the layer it came from, and no secret. */
+    @Test
+    void theSettingsSummaryNamesEveryValueAndItsLayerButNoSecret() {
+        final CohortSyncConfig config = CohortSyncConfig.of(Map.of("streams.standby-replicas", "1",
+            "kafka.bootstrap-servers", "k:9092", "schema-registry.url", "https://reg:r3gpass@registry:8081",
+            "http.token", "t0p-secret", "schema-registry.basic-auth-user-info", "user:pa55word",
+            "kafka.sasl.jaas.config", "PlainLoginModule required username=\"u\" password=\"jaa5\";",
+            "kafka.ssl.keystore.password", "k3ystore", "kafka.security.protocol", "SASL_SSL"), """
+            accounts:
+              acme: {}
+              beta: {}
+            """);
+
+        final String summary = config.summary();
+
+        assertThat(summary).contains("streams.standby-replicas=1 (flag streams.standby-replicas)",
+            "streams.num-threads=1 (default)", "kafka.security.protocol=SASL_SSL", "http.token=****",
+            "schema-registry.basic-auth-user-info=****", "kafka.sasl.jaas.config=****",
+            "kafka.ssl.keystore.password=****", "schema-registry.url=https://registry:8081", "accounts=[acme, beta]");
+        assertThat(summary).doesNotContain("t0p-secret", "pa55word", "jaa5", "k3ystore", "r3gpass");
+    }
+
     @Test
     void noKafkaMeansEmbeddedWithAnInMemoryRegistry() {
         final CohortSyncConfig config = CohortSyncConfig.of(Map.of(), null);
