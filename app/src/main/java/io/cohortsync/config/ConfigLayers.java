@@ -34,6 +34,13 @@ public final class ConfigLayers {
     private static final String ENV_PREFIX = "COHORT_SYNC_";
     /** Variables of that prefix that are not settings: the config file's path, and logback.xml's log level. */
     private static final Set<String> NOT_KEYS = Set.of(ENV_PREFIX + "CONFIG", ENV_PREFIX + "LOG_LEVEL");
+    /**
+     * What Kubernetes puts in every pod's environment for a Service named {@code cohort-sync} (or
+     * {@code cohort-sync-<x>}): {@code COHORT_SYNC_SERVICE_HOST}, {@code COHORT_SYNC_PORT_8080_TCP_ADDR} and so on.
+     * They are not settings, and refusing them would stop the service from starting next to its own Service.
+     */
+    private static final Pattern SERVICE_LINK = Pattern.compile(
+        "COHORT_SYNC(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)");
 
     private final Map<String, String> values = new LinkedHashMap<>();
     /** The variables the file's placeholders name, so a file may take its values from COHORT_SYNC_ variables. */
@@ -104,14 +111,16 @@ public final class ConfigLayers {
     /**
      * Applies the environment, then refuses a {@code COHORT_SYNC_} variable among {@code names} that stands for no
      * key: a misspelt one (say {@code COHORT_SYNC_STREAMS_STANDBY_REPLICA}) would otherwise be ignored without a word.
-     * The variables that are not keys ({@link #NOT_KEYS}) and those the file's {@code ${...}} placeholders name pass.
+     * The variables that are not keys ({@link #NOT_KEYS}), Kubernetes' service links ({@link #SERVICE_LINK}) and
+     * those the file's {@code ${...}} placeholders name pass.
      */
     public ConfigLayers environment(final Collection<String> names) {
         environment();
         final Set<String> known = new HashSet<>(NOT_KEYS);
         known.addAll(referenced);
         values.keySet().forEach(key -> known.add(envName(key)));
-        names.stream().filter(name -> name.startsWith(ENV_PREFIX) && !known.contains(name)).sorted().findFirst()
+        names.stream().filter(name -> name.startsWith(ENV_PREFIX) && !known.contains(name))
+            .filter(name -> !SERVICE_LINK.matcher(name).matches()).sorted().findFirst()
             .ifPresent(name -> {
                 throw unknownVariable(name, known);
             });

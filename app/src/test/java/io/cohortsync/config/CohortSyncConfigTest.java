@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -83,6 +85,23 @@ class CohortSyncConfigTest {
 
         assertThat(config.standbyReplicas()).isEqualTo(1);
         assertThat(config.httpToken()).contains("t0ken");
+    }
+
+    /** Kubernetes adds these for a Service named cohort-sync (or cohort-sync-metrics) in the pod's namespace. */
+    @Test
+    void kubernetesServiceLinkVariablesAreNotTakenForMisspeltSettings() {
+        final Map<String, String> env = new HashMap<>();
+        List.of("COHORT_SYNC_SERVICE_HOST", "COHORT_SYNC_SERVICE_PORT", "COHORT_SYNC_SERVICE_PORT_HTTP",
+            "COHORT_SYNC_PORT", "COHORT_SYNC_PORT_8080_TCP", "COHORT_SYNC_PORT_8080_TCP_PROTO",
+            "COHORT_SYNC_PORT_8080_TCP_PORT", "COHORT_SYNC_PORT_8080_TCP_ADDR", "COHORT_SYNC_METRICS_SERVICE_HOST",
+            "COHORT_SYNC_METRICS_PORT_9090_TCP").forEach(name -> env.put(name, "10.0.0.1"));
+        env.put("COHORT_SYNC_HTTP_PORT", "9000");
+
+        final CohortSyncConfig config = CohortSyncConfig.from(ConfigLayers.withDefaults(CohortSyncConfig.defaults(),
+            env::get).environment(env.keySet()));
+
+        assertThat(config.summary()).contains("http.port=9000 (environment COHORT_SYNC_HTTP_PORT)");
+        assertThat(environmentError("COHORT_SYNC_HTTP_PROT")).contains("did you mean 'COHORT_SYNC_HTTP_PORT'");
     }
 
     /** What the start logs: every setting with the layer it came from, and no secret. */
