@@ -47,6 +47,7 @@ public final class CohortSyncHttpServer implements AutoCloseable {
     private final CohortSyncConfig config;
     private final CohortSyncMetrics metrics;
     private final Secrets secrets;
+    private final LoopbackHosts loopbackHosts;
     private final RequestProducer producer;
     private final List<Route> routes = Collections.synchronizedList(new ArrayList<>());
     private final Javalin app;
@@ -59,6 +60,7 @@ public final class CohortSyncHttpServer implements AutoCloseable {
         this.config = config;
         this.metrics = metrics;
         this.secrets = new Secrets(passcodes(config), config.httpToken());
+        this.loopbackHosts = new LoopbackHosts(config.httpHost(), config.httpAdvertisedHost());
         this.producer = new RequestProducer(config, bootstrapServers, topics.requests, metrics.registry());
         final AmplitudeWebhook webhook = new AmplitudeWebhook(secrets, producer, metrics, config.webhookMaxBodyBytes(),
             config.webhookMaxMembersPerRecord(), config.maxMembersPerBatch(), config.maxRecordBytes(),
@@ -175,9 +177,22 @@ public final class CohortSyncHttpServer implements AutoCloseable {
     }
 
     private void requireToken(final Context ctx) {
-        if (!secrets.bearerMatches(ctx.header("Authorization"))) {
+        if (!secrets.tokenRequired()) {
+            requireLoopbackHost(ctx);
+        } else if (!secrets.bearerMatches(ctx.header("Authorization"))) {
             ctx.header("WWW-Authenticate", "Bearer");
             throw HttpError.unauthorized("this endpoint needs Authorization: Bearer <http.token>");
+        }
+    }
+
+    /**
+     * Without a token, the open queries and /metrics answer only requests addressed to this machine by a loopback name,
+     * so a web page cannot read them through DNS rebinding ({@link LoopbackHosts}).
+     */
+    private void requireLoopbackHost(final Context ctx) {
+        if (!loopbackHosts.accepts(ctx.header("Host"))) {
+            throw HttpError.forbidden("without http.token this endpoint answers only requests whose Host is a loopback "
+                + "name (127.0.0.1, localhost, [::1]); set http.token to serve it under another name");
         }
     }
 

@@ -26,6 +26,10 @@ public final class HttpError extends RuntimeException {
         return new HttpError(401, message, null);
     }
 
+    public static HttpError forbidden(final String message) {
+        return new HttpError(403, message, null);
+    }
+
     public static HttpError notFound(final String message) {
         return new HttpError(404, message, null);
     }
