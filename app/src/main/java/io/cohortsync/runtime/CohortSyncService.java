@@ -63,7 +63,7 @@ public final class CohortSyncService implements AutoCloseable {
         this.registryServer = registryServer;
         this.bootstrapServers = broker != null ? broker.bootstrapServers() : config.bootstrapServers();
         this.topics = Topics.create(config.topicPrefix(), config.serdeConfig());
-        this.metrics = CohortSyncMetrics.prometheus();
+        this.metrics = CohortSyncMetrics.prometheus(config.accounts().keySet());
         // HTTP first: its bound port (http.port=0 picks one) is this instance's application.server.
         this.http = startHttp(config, topics, bootstrapServers, metrics);
         try {

@@ -23,7 +23,7 @@ class HttpStartTest {
             final Topics topics = Topics.create(config.topicPrefix(), config.serdeConfig());
 
             assertThatThrownBy(() -> CohortSyncService.startHttp(config, topics, "127.0.0.1:1",
-                CohortSyncMetrics.prometheus()))
+                CohortSyncMetrics.prometheus(config.accounts().keySet())))
                 .isInstanceOf(StartupException.class)
                 .hasMessageContaining("cannot serve HTTP on 127.0.0.1:" + taken.getLocalPort())
                 .hasMessageContaining("Address already in use")

@@ -49,7 +49,7 @@ class HttpApiContractTest {
             "http.token", TOKEN,
             "http.host", "127.0.0.1",
             "webhook.ack-timeout", "1s"), ACCOUNTS);
-        metrics = CohortSyncMetrics.prometheus();
+        metrics = CohortSyncMetrics.prometheus(config.accounts().keySet());
         server = CohortSyncHttpServer.start(config, Topics.create(config.topicPrefix(), config.serdeConfig()),
             "127.0.0.1:1", metrics);
         http = new HttpTestClient(server.port());

@@ -32,7 +32,7 @@ class TokenlessHostCheckTest {
             "schema-registry.url", "mock://" + SCOPE,
             "webhook.ack-timeout", "1s"), "accounts:\n  demo:\n    webhook:\n      passcodes: [pc]\n");
         server = CohortSyncHttpServer.start(config, Topics.create(config.topicPrefix(), config.serdeConfig()),
-            "127.0.0.1:1", CohortSyncMetrics.prometheus());
+            "127.0.0.1:1", CohortSyncMetrics.prometheus(config.accounts().keySet()));
     }
 
     @AfterAll
