@@ -107,7 +107,7 @@ public class ConfluentAvroDeserializer<T> implements Deserializer<T> {
         try {
             final BinaryDecoder decoder = DecoderFactory.get()
                     .binaryDecoder(data, WireFormat.HEADER_SIZE, data.length - WireFormat.HEADER_SIZE, null);
-            return byWriter.reader.read(null, decoder);
+            return byWriter.reader.read(null, new BoundedDecoder(decoder));
         } catch (final IOException | RuntimeException e) {
             if (byWriter.incompatibilities != null && e instanceof AvroTypeException) {
                 throw new IncompatibleSchemaException(topic, schemaId, byWriter.writerName,
