@@ -75,9 +75,19 @@ final class ProfileIndexProcessor implements Processor<byte[], byte[], String, O
                 return;
             }
         }
-        final String alreadyIndexed = profile == null ? null
+        final Profile before = profiles.get(key);
+        apply(key, before, profile, record.timestamp(), alreadyIndexed(record, before, profile));
+    }
+
+    /**
+     * The key the header says resolution indexed, trusted only for a profile new to the table: resolution creates a
+     * profile only for a key no profile has, so a later version carrying the header copied one that does not describe
+     * it (a service that updates profiles and forwards headers, as Kafka Streams does by default). Trusting it there
+     * would leave a key that came back to the profile unindexed, and the next sync would create a duplicate.
+     */
+    private String alreadyIndexed(final Record<byte[], byte[]> record, final Profile before, final Profile after) {
+        return after == null || before != null ? null
             : IndexedKeyHeader.read(record.headers(), context.applicationId()).orElse(null);
-        apply(key, profiles.get(key), profile, record.timestamp(), alreadyIndexed);
     }
 
     /** {@code alreadyIndexed}: the key identity resolution wrote when it created this profile, or null. */

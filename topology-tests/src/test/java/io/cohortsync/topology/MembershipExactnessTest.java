@@ -311,6 +311,28 @@ class MembershipExactnessTest {
         assertStats("ct", "c1", 0, 1, 1, 3);
     }
 
+    /**
+     * A platform service that updates the profiles cohort-sync created and copies their headers (as a Kafka Streams
+     * app does by default) changes the identity away and back: the profile must be found by it again, not duplicated.
+     */
+    @Test
+    void aProfileWhoseIdentityReturnsWithACopiedHeaderIsMatchedAgain() {
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("Kim")));
+        final Profile created = single(fx.createdProfiles());
+        final org.apache.kafka.common.header.Headers copied = new org.apache.kafka.common.header.internals
+            .RecordHeaders().add("cohort-sync.indexed-key", "cohort-sync\nct|i|kim".getBytes(
+                java.nio.charset.StandardCharsets.UTF_8));
+        fx.profile(Profile.newBuilder(created).setIdentity("kim-old").build(), copied);
+        fx.profile(Profile.newBuilder(created).setIdentity("Kim").build(), copied);
+
+        fx.request(batch("ct", "c1", "VIP", "m2", 2_000, REMOVE, withIdentity("kim")));
+
+        assertThat(fx.createdProfiles()).isEmpty();
+        assertThat(actions()).containsExactly("ct|" + created.getObjectId() + " Added",
+            "ct|" + created.getObjectId() + " Removed");
+        assertStats("ct", "c1", 0, 1, 1, 2);
+    }
+
     private static ResolvedChunk chunk(final BatchInfo batch, final String... objectIds) {
         return new ResolvedChunk(batch, java.util.Arrays.stream(objectIds)
             .map(id -> new ResolvedMember(Resolution.MATCHED, id, null)).toList());
