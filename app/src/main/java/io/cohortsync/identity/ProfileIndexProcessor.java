@@ -4,6 +4,7 @@ import io.cohortsync.avro.Profile;
 import io.cohortsync.deadletter.DeadLetters;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
+import io.cohortsync.deadletter.Rejection;
 import io.cohortsync.internal.IndexAction;
 import io.cohortsync.internal.IndexEntry;
 import io.cohortsync.internal.IndexUpdate;
@@ -60,10 +61,9 @@ final class ProfileIndexProcessor implements Processor<byte[], byte[], String, O
         final String key = new String(record.key(), StandardCharsets.UTF_8);
         final Profile profile = decoded.value();
         if (profile != null) {
-            final String problem = problemWith(key, profile);
+            final Rejection problem = problemWith(key, profile);
             if (problem != null) {
-                deadLetter(record, problem.startsWith("objectId") ? ReasonCode.MISSING_OBJECT_ID
-                    : problem.startsWith("accountId") ? ReasonCode.MISSING_ACCOUNT_ID : ReasonCode.KEY_MISMATCH, problem);
+                deadLetter(record, problem.reason(), problem.message());
                 return;
             }
             final String tooLong = IdentityRules.valueTooLong(profile);
@@ -116,15 +116,21 @@ final class ProfileIndexProcessor implements Processor<byte[], byte[], String, O
         context.forward(new Record<>(update.getLookupKey(), update, timestamp));
     }
 
-    private static String problemWith(final String key, final Profile profile) {
+    private static Rejection problemWith(final String key, final Profile profile) {
         if (profile.getAccountId() == null || profile.getAccountId().isBlank()) {
-            return "accountId is missing or blank";
+            return new Rejection(ReasonCode.MISSING_ACCOUNT_ID, "accountId is missing or blank");
         }
         if (profile.getObjectId() == null || profile.getObjectId().isBlank()) {
-            return "objectId is missing or blank";
+            return new Rejection(ReasonCode.MISSING_OBJECT_ID, "objectId is missing or blank");
+        }
+        if (profile.getAccountId().contains("|")) {
+            // Index keys are '<accountId>|<kind>|<value>': account 'ct|i' would own keys of account 'ct', whose
+            // members would then be matched to another account's profile.
+            return new Rejection(ReasonCode.INVALID_ID, "accountId must not contain '|', the key separator");
         }
         final String expected = profile.getAccountId() + "|" + profile.getObjectId();
-        return expected.equals(key) ? null : "profile key must be '" + expected + "' but was '" + key + "'";
+        return expected.equals(key) ? null
+            : new Rejection(ReasonCode.KEY_MISMATCH, "profile key must be '" + expected + "' but was '" + key + "'");
     }
 
     private void deadLetter(final Record<byte[], byte[]> record, final ReasonCode reason, final String message) {

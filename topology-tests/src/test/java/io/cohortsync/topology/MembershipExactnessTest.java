@@ -333,6 +333,22 @@ class MembershipExactnessTest {
         assertStats("ct", "c1", 0, 1, 1, 2);
     }
 
+    /**
+     * A profile of an account whose id holds '|' would own another account's index keys ('ct|i' + 'o|obj-x' is
+     * 'ct' + 'i|o|obj-x'): it is dead-lettered, and account 'ct' creates its own profiles.
+     */
+    @Test
+    void aProfileOfAnAccountWhoseIdHoldsTheSeparatorIsNeverMatchedByAnotherAccount() {
+        fx.profile("ct|i", "obj-x", null, "dev-x");
+        fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("o|obj-x"), withIdentity("d|dev-x")));
+
+        assertThat(fx.partnerSyncEvents()).extracting(e -> e.value.getObjectId()).hasSize(2)
+            .allMatch(objectId -> objectId.startsWith("__cs"));
+        assertThat(fx.createdProfiles()).extracting(Profile::getAccountId).containsExactly("ct", "ct");
+        assertThat(single(fx.reports()).getCreated()).isEqualTo(2);
+        assertThat(single(fx.deadLetters()).getReasonCode()).isEqualTo("INVALID_ID");
+    }
+
     private static ResolvedChunk chunk(final BatchInfo batch, final String... objectIds) {
         return new ResolvedChunk(batch, java.util.Arrays.stream(objectIds)
             .map(id -> new ResolvedMember(Resolution.MATCHED, id, null)).toList());
