@@ -8,11 +8,16 @@ import io.cohortsync.internal.Resolution;
 import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.internal.ResolvedMember;
 import io.cohortsync.internal.SegmentStats;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -25,6 +30,7 @@ import static io.cohortsync.topology.TopologyFixture.withIdentity;
 import static io.cohortsync.topology.TopologyFixture.withIdentityAndDevice;
 import static io.cohortsync.topology.TopologyFixture.withUserId;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 /**
  * Adversarial cases of ARCHITECTURE section 5: exactly one Added/Removed per real change, whatever the batches repeat,
@@ -80,8 +86,8 @@ class MembershipExactnessTest {
     @Test
     void matchOnlyAProfileNamedByExternalIdAndAliasInOneBatchChangesOnce() {
         fx.profile(Profile.newBuilder().setAccountId("bz").setObjectId("b-1").setIdentity("ext-1")
-            .setAliases(Map.of("braze_alias", "al-1")).setCreatedAt(java.time.Instant.EPOCH)
-            .setUpdatedAt(java.time.Instant.EPOCH).build());
+            .setAliases(Map.of("braze_alias", "al-1")).setCreatedAt(Instant.EPOCH)
+            .setUpdatedAt(Instant.EPOCH).build());
         fx.request(batch("bz", "c9", "Churners", "m1", 1_000, ADD, withUserId("ext-1"), withUserId("EXT-1"),
             member(null, null, Map.of("braze_alias", "al-1"))));
         fx.request(batch("bz", "c9", "Churners", "m2", 2_000, REMOVE,
@@ -197,8 +203,8 @@ class MembershipExactnessTest {
         assertThat(created).extracting(Profile::getObjectId).hasSize(2).contains("d-zoe");
         final String zoe = created.stream().map(Profile::getObjectId).filter(id -> !id.equals("d-zoe")).findFirst()
             .orElseThrow();
-        assertThat(actions()).containsExactlyInAnyOrder("ct|" + zoe + " Added", "ct|d-zoe Added", "ct|" + zoe + " Added",
-            "ct|d-zoe Added", "ct|" + zoe + " Removed", "ct|d-zoe Removed");
+        assertThat(actions()).containsExactlyInAnyOrder("ct|" + zoe + " Added", "ct|d-zoe Added",
+            "ct|" + zoe + " Added", "ct|d-zoe Added", "ct|" + zoe + " Removed", "ct|d-zoe Removed");
         assertThat(fx.reports()).extracting(SyncReport::getCreated).containsExactly(2, 0, 0);
         assertStats("ct", "c1", 0, 2, 2, 2);
         assertStats("ct", "c2", 2, 2, 0, 1);
@@ -292,8 +298,7 @@ class MembershipExactnessTest {
 
         assertThat(actions()).containsExactly("ct|obj-1 Added", "ct|obj-1 Removed");
         assertThat(fx.reports()).extracting(SyncReport::getDuplicate, SyncReport::getStale)
-            .containsExactly(org.assertj.core.groups.Tuple.tuple(false, 0), org.assertj.core.groups.Tuple.tuple(false, 0),
-                org.assertj.core.groups.Tuple.tuple(false, 1));
+            .containsExactly(tuple(false, 0), tuple(false, 0), tuple(false, 1));
         assertStats("ct", "c1", 0, 1, 1, 3);
     }
 
@@ -319,9 +324,8 @@ class MembershipExactnessTest {
     void aProfileWhoseIdentityReturnsWithACopiedHeaderIsMatchedAgain() {
         fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("Kim")));
         final Profile created = single(fx.createdProfiles());
-        final org.apache.kafka.common.header.Headers copied = new org.apache.kafka.common.header.internals
-            .RecordHeaders().add("cohort-sync.indexed-key", "cohort-sync\nct|i|kim".getBytes(
-                java.nio.charset.StandardCharsets.UTF_8));
+        final Headers copied = new RecordHeaders().add("cohort-sync.indexed-key",
+            "cohort-sync\nct|i|kim".getBytes(StandardCharsets.UTF_8));
         fx.profile(Profile.newBuilder(created).setIdentity("kim-old").build(), copied);
         fx.profile(Profile.newBuilder(created).setIdentity("Kim").build(), copied);
 
@@ -349,8 +353,43 @@ class MembershipExactnessTest {
         assertThat(single(fx.deadLetters()).getReasonCode()).isEqualTo("INVALID_ID");
     }
 
+    /**
+     * MATCH_ONLY: a device id the platform moves from one anonymous profile to another names the new owner from then
+     * on. The old owner keeps the membership it has (as a deleted profile does) until a REMOVE names it.
+     */
+    @Test
+    void matchOnlyADeviceIdMovedToAnotherProfileChangesOnlyTheNewOwner() {
+        fx.profile("bz", "b-1", null, "dev-moved");
+        fx.request(batch("bz", "c9", "Churners", "m1", 1_000, ADD, withDevice("dev-moved")));
+        fx.profile("bz", "b-2", null, "dev-moved");
+        fx.profile("bz", "b-1", null, "dev-other");
+
+        fx.request(batch("bz", "c9", "Churners", "m2", 2_000, ADD, withDevice("dev-moved")));
+        fx.request(batch("bz", "c9", "Churners", "m3", 3_000, REMOVE, withDevice("dev-moved"),
+            withDevice("dev-other")));
+
+        assertThat(actions()).containsExactly("bz|b-1 Added", "bz|b-2 Added", "bz|b-2 Removed", "bz|b-1 Removed");
+        assertThat(fx.reports()).extracting(SyncReport::getMatched).containsExactly(1, 1, 2);
+        assertStats("bz", "c9", 0, 2, 2, 3);
+    }
+
+    /** A retry dropped at ingest while its original still waits for chunks reports a duplicate and changes nothing. */
+    @Test
+    void aDuplicateOfABatchStillMidFlightIsReportedWithoutTouchingTheOriginal() {
+        final BatchInfo add = new BatchInfo("ct", "c1", "VIP", "b1", 1_000L, "ADD", "HOURLY");
+        fx.batchHeader(new BatchOpened(add, false, 2, 2, Map.of()));
+        fx.resolvedChunk(chunk(add, "obj-1"));
+        fx.batchHeader(new BatchOpened(add, true, 2, 0, Map.of()));
+        fx.resolvedChunk(chunk(add, "obj-2"));
+
+        assertThat(actions()).containsExactly("ct|obj-1 Added", "ct|obj-2 Added");
+        assertThat(fx.reports()).extracting(SyncReport::getDuplicate, SyncReport::getAdded)
+            .containsExactly(tuple(true, 0), tuple(false, 2));
+        assertStats("ct", "c1", 2, 2, 0, 1);
+    }
+
     private static ResolvedChunk chunk(final BatchInfo batch, final String... objectIds) {
-        return new ResolvedChunk(batch, java.util.Arrays.stream(objectIds)
+        return new ResolvedChunk(batch, Arrays.stream(objectIds)
             .map(id -> new ResolvedMember(Resolution.MATCHED, id, null)).toList());
     }
 
