@@ -29,6 +29,7 @@ import static io.cohortsync.avro.Operation.ADD;
 import static io.cohortsync.avro.Operation.REMOVE;
 import static io.cohortsync.topology.TopologyFixture.batch;
 import static io.cohortsync.topology.TopologyFixture.member;
+import static io.cohortsync.topology.TopologyFixture.single;
 import static io.cohortsync.topology.TopologyFixture.withDevice;
 import static io.cohortsync.topology.TopologyFixture.withIdentity;
 import static io.cohortsync.topology.TopologyFixture.withIdentityAndDevice;
@@ -709,10 +710,5 @@ class CohortImportTopologyTest {
     private static Profile profile(final String accountId, final String objectId, final String identity) {
         return Profile.newBuilder().setAccountId(accountId).setObjectId(objectId).setIdentity(identity)
             .setCreatedAt(java.time.Instant.EPOCH).setUpdatedAt(java.time.Instant.EPOCH).build();
-    }
-
-    private static <T> T single(final List<T> values) {
-        assertThat(values).hasSize(1);
-        return values.get(0);
     }
 }

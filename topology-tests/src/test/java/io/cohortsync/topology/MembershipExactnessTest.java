@@ -25,6 +25,7 @@ import static io.cohortsync.avro.Operation.ADD;
 import static io.cohortsync.avro.Operation.REMOVE;
 import static io.cohortsync.topology.TopologyFixture.batch;
 import static io.cohortsync.topology.TopologyFixture.member;
+import static io.cohortsync.topology.TopologyFixture.single;
 import static io.cohortsync.topology.TopologyFixture.withDevice;
 import static io.cohortsync.topology.TopologyFixture.withIdentity;
 import static io.cohortsync.topology.TopologyFixture.withIdentityAndDevice;
@@ -404,10 +405,5 @@ class MembershipExactnessTest {
         assertThat(List.of(stats.getMemberCount(), stats.getTotalAdded(), stats.getTotalRemoved(), stats.getBatches()))
             .as("members, totalAdded, totalRemoved, batches of %s|%s", accountId, cohortId)
             .containsExactly(members, added, removed, batches);
-    }
-
-    private static <T> T single(final List<T> values) {
-        assertThat(values).hasSize(1);
-        return values.get(0);
     }
 }

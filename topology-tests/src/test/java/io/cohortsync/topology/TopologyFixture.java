@@ -45,6 +45,8 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.UUID;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 /** Runs the real topology (the same builder the service uses) in a TopologyTestDriver with an in-memory registry. */
 final class TopologyFixture implements AutoCloseable {
 
@@ -201,6 +203,12 @@ final class TopologyFixture implements AutoCloseable {
             .setOperation(operation)
             .setMembers(Arrays.asList(members))
             .build();
+    }
+
+    /** The one value of {@code values}, failing the test when there are none or several. */
+    static <T> T single(final List<T> values) {
+        assertThat(values).hasSize(1);
+        return values.get(0);
     }
 
     static Member withIdentity(final String identity) {
