@@ -72,8 +72,8 @@ class CrashExactnessTest {
      * With {@code startUpKills}, every third kill lands during the start-up and state restoration that follow the
      * previous kill. Every other kill is mid-stream: the requests are produced in waves, and the kill comes
      * after a wave, alternately a random 0.2-0.8 s after it (nothing of it committed yet) and once its first events
-     * are committed (part applied, part in flight), each time checked to be while a batch produced is not yet
-     * reported. The instance is restarted at once; the next wave waits until every instance is ready again. Then the
+     * are committed, with one more batch produced at once (part applied, part in flight), each time checked to be
+     * while a batch produced is not yet reported. The instance is restarted at once; the next wave waits until every instance is ready again. Then the
      * last wave, and the exact check of every output.
      */
     private void importUnderKills(final String name, final int standbyReplicas, final int count,

@@ -87,7 +87,11 @@ final class ImportCheck {
     /**
      * Produces the next wave ({@link #produceNextWave}), then waits either a random 0.2-0.8 s ({@code early}: before
      * any of it can be committed, as that takes a commit interval per hop) or until the wave's first Partner Sync
-     * events are committed (part of it applied, the rest in flight); says which, for the log.
+     * events are committed, then produces one more batch of the following requests; says which, for the log.
+     *
+     * <p>That batch is what keeps the late kill mid-stream: the wave's events and its sync reports can leave in one
+     * transaction per hop, so by the time its first events are seen the whole wave may be reported (it was, once, in
+     * CI). A batch produced a moment before the kill needs a commit interval per hop before it is reported.
      */
     String produceWaveAndWait(final int wavesLeft, final CommittedTopic.Counter events, final boolean early,
                               final Random random) {
@@ -100,7 +104,12 @@ final class ImportCheck {
         }
         await("the wave's first events committed").atMost(Duration.ofMinutes(5))
             .until(() -> events.count() > eventsBefore);
-        return "once " + (events.count() - eventsBefore) + " events of the wave were committed";
+        final long committed = events.count() - eventsBefore;
+        if (requests.size() - produced > 1) {
+            produce(topic("requests"), CohortSyncRequest.class, requests.subList(produced, produced + 1));
+            produced++;
+        }
+        return "once " + committed + " events of the wave were committed and one more batch produced";
     }
 
     /** How far the import is, read now: batches produced, and sync reports a read_committed consumer sees. */
