@@ -82,7 +82,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     private final DryRunFile dryRun;
     private final BlockingQueue<Runnable> completions = new LinkedBlockingQueue<>();
     private final Map<TopicPartition, PartitionProgress> partitions = new HashMap<>();
-    private final Map<String, Long> lastWarning = new HashMap<>();
+    private final WarningThrottle warnings = new WarningThrottle();
     private final EventJson.Writer jsonWriter = new EventJson.Writer();
     private final Thread thread;
     private volatile boolean running = true;
@@ -367,7 +367,7 @@ public final class AmplitudeExporter implements AutoCloseable {
                 } catch (final SchemaRegistryUnavailableException e) {
                     // Not the record's fault: read it again on a later poll (the registry client's own timeout
                     // spaces the attempts out); nothing after it in this partition is taken before it.
-                    warnOnce("registry", "The schema registry is unavailable (" + e.getMessage() + "); export "
+                    warnings.warn("registry", "The schema registry is unavailable (" + e.getMessage() + "); export "
                         + "records are read again until it answers");
                     consumer.seek(partition, record.offset());
                     break;
@@ -639,19 +639,9 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     private void warn(final AccountExport account, final AmplitudeResponse response, final String action) {
-        warnOnce(account.accountId + "|" + response.statusLabel(), "Amplitude answered " + response.statusLabel()
+        warnings.warn(account.accountId + "|" + response.statusLabel(), "Amplitude answered " + response.statusLabel()
             + " '" + account.redact(response.error()) + "' for account '" + account.accountId + "'; " + action
             + " (logged at most every 10 s per status)");
-    }
-
-    /** Logs a warning at most every 10 s per key, so a long outage does not flood the log. */
-    private void warnOnce(final String key, final String message) {
-        final long now = System.nanoTime();
-        final Long last = lastWarning.get(key);
-        if (last == null || now - last > Duration.ofSeconds(10).toNanos()) {
-            lastWarning.put(key, now);
-            LOG.warn(message);
-        }
     }
 
     // ---------------------------------------------------------------------------------------- dead letters
@@ -714,7 +704,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         lettersToRetry.add(letter);
         hold(letter.event());
         final PendingEvent event = letter.event();
-        warnOnce("dead-letter", "Cannot write a dead letter for " + event.partition.partition + "@" + event.offset
+        warnings.warn("dead-letter", "Cannot write a dead letter for " + event.partition.partition + "@" + event.offset
             + " (" + error + "); trying again, and the partition's commits wait for it (logged at most every 10 s)");
     }
 
