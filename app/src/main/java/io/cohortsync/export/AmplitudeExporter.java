@@ -18,7 +18,6 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -76,12 +75,12 @@ public final class AmplitudeExporter implements AutoCloseable {
     private final String deadLetterTopic;
     private final InputDecoder<AmplitudeEvent> decoder;
     private final KafkaConsumer<byte[], byte[]> consumer;
+    private final PartitionOffsets offsets;
     private final KafkaProducer<byte[], DeadLetter> deadLetters;
     private final Map<String, AccountExport> accounts = new LinkedHashMap<>();
     private final AmplitudeClient http;
     private final DryRunFile dryRun;
     private final BlockingQueue<Runnable> completions = new LinkedBlockingQueue<>();
-    private final Map<TopicPartition, PartitionProgress> partitions = new HashMap<>();
     private final WarningThrottle warnings = new WarningThrottle();
     private final EventJson.Writer jsonWriter = new EventJson.Writer();
     private final Thread thread;
@@ -96,7 +95,6 @@ public final class AmplitudeExporter implements AutoCloseable {
     private final List<Letter> lettersToRetry = new ArrayList<>();
     private long lettersRetryAt;
     private int letterFailures;
-    private long lastCommit = System.nanoTime();
     private long lastGauges = System.nanoTime();
     private long lastSweep = System.nanoTime();
 
@@ -115,6 +113,7 @@ public final class AmplitudeExporter implements AutoCloseable {
             export.dryRun() ? dryRun.forAccount(accountId) : http, new ExportMetrics(registry, accountId))));
         this.consumer = new KafkaConsumer<>(consumerConfig(kafkaConfig, settings.groupId()),
             new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.offsets = new PartitionOffsets(consumer, settings.commitInterval());
         this.deadLetters = new KafkaProducer<>(producerConfig(kafkaConfig, settings.maxRecordBytes()),
             new ByteArraySerializer(),
             topics.deadLetters.valueSerde().serializer());
@@ -222,7 +221,7 @@ public final class AmplitudeExporter implements AutoCloseable {
                 maintain(System.nanoTime());
             }
             finishInFlight();
-            commit(true, List.copyOf(partitions.values()));
+            offsets.commitAllSync();
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (final RuntimeException | Error e) {
@@ -293,10 +292,11 @@ public final class AmplitudeExporter implements AutoCloseable {
      */
     private void applyBackpressure() {
         final boolean full = buffered >= settings.maxBufferedEvents();
+        final Collection<PartitionProgress> partitions = offsets.assigned();
         final int share = Math.max(1, settings.maxBufferedEvents() / Math.max(1, partitions.size()));
         final List<TopicPartition> pause = new ArrayList<>();
         final List<TopicPartition> resume = new ArrayList<>();
-        for (final PartitionProgress progress : partitions.values()) {
+        for (final PartitionProgress progress : partitions) {
             final boolean hog = full && progress.buffered >= share;
             if (hog != progress.paused) {
                 progress.paused = hog;
@@ -313,7 +313,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     private boolean allPaused() {
-        return pausedPartitions > 0 && pausedPartitions == partitions.size();
+        return pausedPartitions > 0 && pausedPartitions == offsets.assigned().size();
     }
 
     /** An event now counts against {@code max-buffered-events} and its partition's share until it is finished. */
@@ -329,10 +329,7 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private void maintain(final long now) {
         retryDeadLetters(now);
-        if (now - lastCommit >= settings.commitInterval().toNanos()) {
-            commit(false, partitions.values());
-            lastCommit = now;
-        }
+        offsets.commitIfDue(now);
         if (now - lastGauges >= GAUGE_INTERVAL_NANOS) {
             final long wallNow = System.currentTimeMillis();
             final boolean sweep = now - lastSweep >= SWEEP_INTERVAL_NANOS;
@@ -377,7 +374,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     private void ingest(final ConsumerRecord<byte[], byte[]> record, final long now) {
-        final PartitionProgress progress = partitions.get(new TopicPartition(record.topic(), record.partition()));
+        final PartitionProgress progress = offsets.progressOf(new TopicPartition(record.topic(), record.partition()));
         if (progress == null) {
             return;
         }
@@ -730,55 +727,17 @@ public final class AmplitudeExporter implements AutoCloseable {
         }
     }
 
-    // --------------------------------------------------------------------------------------------- offsets
-
-    private void commit(final boolean sync, final Collection<PartitionProgress> which) {
-        final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (final PartitionProgress progress : which) {
-            if (!progress.seen() || progress.revoked) {
-                continue;
-            }
-            final long offset = progress.commitOffset(consumer.position(progress.partition));
-            if (offset > progress.committed()) {
-                offsets.put(progress.partition, new OffsetAndMetadata(offset));
-            }
-        }
-        if (offsets.isEmpty()) {
-            return;
-        }
-        if (sync) {
-            consumer.commitSync(offsets);
-            markCommitted(offsets);
-        } else {
-            consumer.commitAsync(offsets, (committed, error) -> {
-                if (error == null) {
-                    markCommitted(committed);
-                } else {
-                    LOG.warn("Committing export offsets failed ({}); the next commit covers them", error.toString());
-                }
-            });
-        }
-    }
-
-    private void markCommitted(final Map<TopicPartition, OffsetAndMetadata> offsets) {
-        offsets.forEach((partition, offset) -> {
-            final PartitionProgress progress = partitions.get(partition);
-            if (progress != null) {
-                progress.committed(offset.offset());
-            }
-        });
-    }
+    // ------------------------------------------------------------------------------------------ rebalances
 
     /** Tracks assignments; commits what is finished before a partition leaves. */
     private final class Rebalance implements ConsumerRebalanceListener {
 
         @Override
         public void onPartitionsRevoked(final Collection<TopicPartition> revoked) {
-            final List<PartitionProgress> leaving = revoked.stream().map(partitions::get)
-                .filter(java.util.Objects::nonNull).toList();
+            final List<PartitionProgress> leaving = offsets.assignedAmong(revoked);
             try {
                 if (!halted) {
-                    commit(true, leaving);
+                    offsets.commitSync(leaving);
                 }
             } catch (final RuntimeException e) {
                 LOG.warn("Could not commit export offsets of revoked partitions {}: {}", revoked, e.toString());
@@ -788,21 +747,20 @@ public final class AmplitudeExporter implements AutoCloseable {
 
         @Override
         public void onPartitionsLost(final Collection<TopicPartition> lost) {
-            forget(lost.stream().map(partitions::get).filter(java.util.Objects::nonNull).toList());
+            forget(offsets.assignedAmong(lost));
         }
 
         @Override
         public void onPartitionsAssigned(final Collection<TopicPartition> assigned) {
-            assigned.forEach(partition -> partitions.put(partition, new PartitionProgress(partition)));
+            offsets.assign(assigned);
             LOG.info("Amplitude exporter assigned {}", assigned);
         }
 
         private void forget(final List<PartitionProgress> leaving) {
             // Their events still queued are dropped when the account reaches them; answers to them are ignored.
             leaving.forEach(progress -> {
-                progress.revoked = true;
+                offsets.forget(progress);
                 pausedPartitions -= progress.paused ? 1 : 0;
-                partitions.remove(progress.partition);
             });
         }
     }
