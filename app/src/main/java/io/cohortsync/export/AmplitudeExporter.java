@@ -76,6 +76,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     private final InputDecoder<AmplitudeEvent> decoder;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final PartitionOffsets offsets;
+    private final Backpressure backpressure;
     private final KafkaProducer<byte[], DeadLetter> deadLetters;
     private final Map<String, AccountExport> accounts = new LinkedHashMap<>();
     private final AmplitudeClient http;
@@ -87,9 +88,6 @@ public final class AmplitudeExporter implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean halted;
     private volatile Throwable failure;
-    private int buffered;
-    /** Written by the loop only; volatile for the gauge. */
-    private volatile int pausedPartitions;
     private int deadLettersInFlight;
     /** Dead letters the producer refused (a serializer without its registry, say), to be tried again. */
     private final List<Letter> lettersToRetry = new ArrayList<>();
@@ -114,6 +112,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         this.consumer = new KafkaConsumer<>(consumerConfig(kafkaConfig, settings.groupId()),
             new ByteArrayDeserializer(), new ByteArrayDeserializer());
         this.offsets = new PartitionOffsets(consumer, settings.commitInterval());
+        this.backpressure = new Backpressure(settings.maxBufferedEvents(), consumer, offsets.assigned());
         this.deadLetters = new KafkaProducer<>(producerConfig(kafkaConfig, settings.maxRecordBytes()),
             new ByteArraySerializer(),
             topics.deadLetters.valueSerde().serializer());
@@ -122,7 +121,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         Gauge.builder("cohort.sync.export.running", this, e -> e.isRunning() ? 1 : 0)
             .description("1 while the Amplitude exporter's loop runs; 0 after a stop or a failure (see the log)")
             .register(registry);
-        Gauge.builder("cohort.sync.export.paused.partitions", this, e -> e.pausedPartitions)
+        Gauge.builder("cohort.sync.export.paused.partitions", this, e -> e.backpressure.pausedPartitions())
             .description("Export partitions not read because they hold their share of export.max-buffered-events")
             .register(registry);
     }
@@ -212,12 +211,12 @@ public final class AmplitudeExporter implements AutoCloseable {
                     return;
                 }
                 ingestAll(records, System.nanoTime());
-                runCompletions(allPaused() ? waitMillis(System.nanoTime()) : 0);
+                runCompletions(backpressure.allPaused() ? waitMillis(System.nanoTime()) : 0);
                 if (halted) {
                     return;
                 }
                 dispatch(System.nanoTime());
-                applyBackpressure();
+                backpressure.apply();
                 maintain(System.nanoTime());
             }
             finishInFlight();
@@ -234,7 +233,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     private Duration pollTimeout(final long now) {
-        if (allPaused()) {
+        if (backpressure.allPaused()) {
             return Duration.ZERO;
         }
         if (requestsInFlight() > 0 || deadLettersInFlight > 0 || !lettersToRetry.isEmpty()) {
@@ -282,49 +281,6 @@ public final class AmplitudeExporter implements AutoCloseable {
             next.run();
             next = completions.poll();
         }
-    }
-
-    /**
-     * Once {@code max-buffered-events} are waiting, pauses each partition that holds at least its share of them
-     * (the limit over the assigned partitions) and lets the others read on; below the limit every partition reads.
-     * So at most about twice the limit is ever buffered, and a partition stuck behind throttled users stops only
-     * itself.
-     */
-    private void applyBackpressure() {
-        final boolean full = buffered >= settings.maxBufferedEvents();
-        final Collection<PartitionProgress> partitions = offsets.assigned();
-        final int share = Math.max(1, settings.maxBufferedEvents() / Math.max(1, partitions.size()));
-        final List<TopicPartition> pause = new ArrayList<>();
-        final List<TopicPartition> resume = new ArrayList<>();
-        for (final PartitionProgress progress : partitions) {
-            final boolean hog = full && progress.buffered >= share;
-            if (hog != progress.paused) {
-                progress.paused = hog;
-                (hog ? pause : resume).add(progress.partition);
-            }
-        }
-        if (!pause.isEmpty()) {
-            consumer.pause(pause);
-        }
-        if (!resume.isEmpty()) {
-            consumer.resume(resume);
-        }
-        pausedPartitions += pause.size() - resume.size();
-    }
-
-    private boolean allPaused() {
-        return pausedPartitions > 0 && pausedPartitions == offsets.assigned().size();
-    }
-
-    /** An event now counts against {@code max-buffered-events} and its partition's share until it is finished. */
-    private void hold(final PendingEvent event) {
-        buffered++;
-        event.partition.buffered++;
-    }
-
-    private void release(final PendingEvent event) {
-        buffered--;
-        event.partition.buffered--;
     }
 
     private void maintain(final long now) {
@@ -411,7 +367,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         final String key = record.key() != null ? new String(record.key(), StandardCharsets.UTF_8)
             : ExportMapper.key(event);
         account.add(pending, key, now);
-        hold(pending);
+        backpressure.hold(pending);
     }
 
     private static PendingEvent track(final PartitionProgress progress, final ConsumerRecord<byte[], byte[]> record,
@@ -426,10 +382,10 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private void dispatch(final long now) {
         for (final AccountExport account : accounts.values()) {
-            Batch batch = account.nextBatch(now, this::dropAbandoned);
+            Batch batch = account.nextBatch(now, backpressure::release);
             while (batch != null) {
                 send(batch);
-                batch = account.nextBatch(now, this::dropAbandoned);
+                batch = account.nextBatch(now, backpressure::release);
             }
         }
     }
@@ -439,10 +395,6 @@ public final class AmplitudeExporter implements AutoCloseable {
         account.sink.post(account.url, batch.body(), batch.events.size()).whenComplete((response, error) ->
             completions.add(() -> onAnswer(batch, response != null ? response
                 : AmplitudeResponse.failed(error, false))));
-    }
-
-    private void dropAbandoned(final PendingEvent event) {
-        release(event);
     }
 
     // --------------------------------------------------------------------------------------------- answers
@@ -455,7 +407,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         for (final PendingEvent event : batch.events) {
             if (event.abandoned()) {
                 account.finished(event);
-                release(event);
+                backpressure.release(event);
             } else {
                 live.add(event);
             }
@@ -488,7 +440,7 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private void accepted(final PendingEvent event) {
         accountOf(event).finished(event);
-        release(event);
+        backpressure.release(event);
         event.finish();
     }
 
@@ -623,14 +575,14 @@ public final class AmplitudeExporter implements AutoCloseable {
         for (final PendingEvent event : events) {
             account.finished(event);
             event.partition.park(event.offset);
-            release(event);
+            backpressure.release(event);
             event.finish();
         }
     }
 
     private void rejectWithAmplitudeReason(final PendingEvent event, final ReasonCode reason, final String message) {
         accountOf(event).finished(event);
-        release(event);
+        backpressure.release(event);
         event.queue = null;
         deadLetter(event, reason, message);
     }
@@ -699,7 +651,7 @@ public final class AmplitudeExporter implements AutoCloseable {
             lettersRetryAt = System.nanoTime() + letterBackoff();
         }
         lettersToRetry.add(letter);
-        hold(letter.event());
+        backpressure.hold(letter.event());
         final PendingEvent event = letter.event();
         warnings.warn("dead-letter", "Cannot write a dead letter for " + event.partition.partition + "@" + event.offset
             + " (" + error + "); trying again, and the partition's commits wait for it (logged at most every 10 s)");
@@ -719,7 +671,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         final List<Letter> due = List.copyOf(lettersToRetry);
         lettersToRetry.clear();
         for (final Letter letter : due) {
-            release(letter.event());
+            backpressure.release(letter.event());
             // The new owner of a revoked partition reads the record again and writes its letter.
             if (!letter.event().abandoned()) {
                 write(letter);
@@ -760,7 +712,7 @@ public final class AmplitudeExporter implements AutoCloseable {
             // Their events still queued are dropped when the account reaches them; answers to them are ignored.
             leaving.forEach(progress -> {
                 offsets.forget(progress);
-                pausedPartitions -= progress.paused ? 1 : 0;
+                backpressure.forget(progress);
             });
         }
     }
