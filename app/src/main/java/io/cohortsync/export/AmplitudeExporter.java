@@ -4,7 +4,6 @@ import io.cohortsync.avro.AmplitudeEvent;
 import io.cohortsync.avro.DeadLetter;
 import io.cohortsync.config.AccountSettings;
 import io.cohortsync.config.CohortSyncConfig;
-import io.cohortsync.deadletter.DeadLetters;
 import io.cohortsync.deadletter.InputDecoder;
 import io.cohortsync.deadletter.ReasonCode;
 import io.cohortsync.runtime.TopicBootstrapper;
@@ -20,7 +19,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -31,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,12 +71,11 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private final ExporterSettings settings;
     private final String exportTopic;
-    private final String deadLetterTopic;
     private final InputDecoder<AmplitudeEvent> decoder;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final PartitionOffsets offsets;
     private final Backpressure backpressure;
-    private final KafkaProducer<byte[], DeadLetter> deadLetters;
+    private final DeadLetterWriter deadLetters;
     private final Map<String, AccountExport> accounts = new LinkedHashMap<>();
     private final AmplitudeClient http;
     private final DryRunFile dryRun;
@@ -88,11 +86,6 @@ public final class AmplitudeExporter implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean halted;
     private volatile Throwable failure;
-    private int deadLettersInFlight;
-    /** Dead letters the producer refused (a serializer without its registry, say), to be tried again. */
-    private final List<Letter> lettersToRetry = new ArrayList<>();
-    private long lettersRetryAt;
-    private int letterFailures;
     private long lastGauges = System.nanoTime();
     private long lastSweep = System.nanoTime();
 
@@ -101,7 +94,6 @@ public final class AmplitudeExporter implements AutoCloseable {
                               final MeterRegistry registry) {
         this.settings = settings;
         this.exportTopic = topics.amplitudeExport.name();
-        this.deadLetterTopic = topics.deadLetters.name();
         this.decoder = new InputDecoder<>(topics.amplitudeExport.valueSerde().deserializer(),
             settings.maxRecordBytes());
         this.http = new AmplitudeClient(settings.requestTimeout());
@@ -113,9 +105,11 @@ public final class AmplitudeExporter implements AutoCloseable {
             new ByteArrayDeserializer(), new ByteArrayDeserializer());
         this.offsets = new PartitionOffsets(consumer, settings.commitInterval());
         this.backpressure = new Backpressure(settings.maxBufferedEvents(), consumer, offsets.assigned());
-        this.deadLetters = new KafkaProducer<>(producerConfig(kafkaConfig, settings.maxRecordBytes()),
-            new ByteArraySerializer(),
+        final KafkaProducer<byte[], DeadLetter> producer = new KafkaProducer<>(
+            producerConfig(kafkaConfig, settings.maxRecordBytes()), new ByteArraySerializer(),
             topics.deadLetters.valueSerde().serializer());
+        this.deadLetters = new DeadLetterWriter(producer, topics.deadLetters.name(), settings, completions,
+            Collections.unmodifiableMap(accounts), backpressure, warnings);
         this.thread = new Thread(this::run, "amplitude-exporter");
         this.thread.setDaemon(true);
         Gauge.builder("cohort.sync.export.running", this, e -> e.isRunning() ? 1 : 0)
@@ -236,7 +230,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         if (backpressure.allPaused()) {
             return Duration.ZERO;
         }
-        if (requestsInFlight() > 0 || deadLettersInFlight > 0 || !lettersToRetry.isEmpty()) {
+        if (busy()) {
             return BUSY_POLL;
         }
         final long wake = nextWake(now);
@@ -249,8 +243,7 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private long waitMillis(final long now) {
         final long wake = nextWake(now);
-        if (AccountExport.isNone(wake) || requestsInFlight() > 0 || deadLettersInFlight > 0
-            || !lettersToRetry.isEmpty()) {
+        if (AccountExport.isNone(wake) || busy()) {
             return PAUSED_WAIT_MS;
         }
         return Math.max(1, Math.min(PAUSED_WAIT_MS, TimeUnit.NANOSECONDS.toMillis(wake - now)));
@@ -265,6 +258,11 @@ public final class AmplitudeExporter implements AutoCloseable {
             }
         }
         return wake;
+    }
+
+    /** Whether requests or dead letters are in flight, or letters wait to be tried again. */
+    private boolean busy() {
+        return requestsInFlight() > 0 || deadLetters.busy();
     }
 
     private int requestsInFlight() {
@@ -284,7 +282,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     private void maintain(final long now) {
-        retryDeadLetters(now);
+        deadLetters.retryDue(now);
         offsets.commitIfDue(now);
         if (now - lastGauges >= GAUGE_INTERVAL_NANOS) {
             final long wallNow = System.currentTimeMillis();
@@ -305,7 +303,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     /** A clean stop: no new requests; the answers of those in flight are awaited (bounded) and applied. */
     private void finishInFlight() throws InterruptedException {
         final long deadline = System.nanoTime() + settings.closeTimeout().toNanos();
-        while ((requestsInFlight() > 0 || deadLettersInFlight > 0) && System.nanoTime() < deadline) {
+        while ((requestsInFlight() > 0 || deadLetters.inFlight() > 0) && System.nanoTime() < deadline) {
             runCompletions(PAUSED_WAIT_MS);
         }
     }
@@ -337,19 +335,19 @@ public final class AmplitudeExporter implements AutoCloseable {
         final InputDecoder.Result<AmplitudeEvent> decoded = decoder.decode(record.topic(), record.value());
         if (decoded.rejected() || decoded.value() == null) {
             final PendingEvent bad = track(progress, record, null, null, now);
-            deadLetter(bad, decoded.rejected() ? decoded.reason() : ReasonCode.DESERIALIZATION_FAILED,
+            deadLetters.write(bad, decoded.rejected() ? decoded.reason() : ReasonCode.DESERIALIZATION_FAILED,
                 decoded.rejected() ? decoded.message() : "an export record must have a value; got a tombstone");
             return;
         }
         final AmplitudeEvent event = decoded.value();
         if (event.getAccountId() == null || event.getAccountId().isBlank()) {
-            deadLetter(track(progress, record, event, null, now), ReasonCode.MISSING_ACCOUNT_ID,
+            deadLetters.write(track(progress, record, event, null, now), ReasonCode.MISSING_ACCOUNT_ID,
                 "account_id is missing or blank; it names the account whose export settings send the event");
             return;
         }
         final AccountExport account = accounts.get(event.getAccountId());
         if (account == null) {
-            deadLetter(track(progress, record, event, null, now), ReasonCode.UNKNOWN_ACCOUNT, "account '"
+            deadLetters.write(track(progress, record, event, null, now), ReasonCode.UNKNOWN_ACCOUNT, "account '"
                 + event.getAccountId() + "' has no export settings (accounts." + event.getAccountId() + ".export)");
             return;
         }
@@ -360,7 +358,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         final byte[] json = jsonWriter.write(event);
         final PendingEvent pending = track(progress, record, event, json, now);
         if (!account.fits(json)) {
-            deadLetter(pending, ReasonCode.EVENT_TOO_LARGE, "the event alone is " + json.length + " bytes; a "
+            deadLetters.write(pending, ReasonCode.EVENT_TOO_LARGE, "the event alone is " + json.length + " bytes; a "
                 + account.settings.endpoint() + " request may carry " + account.settings.endpoint().maxBytes());
             return;
         }
@@ -584,99 +582,13 @@ public final class AmplitudeExporter implements AutoCloseable {
         accountOf(event).finished(event);
         backpressure.release(event);
         event.queue = null;
-        deadLetter(event, reason, message);
+        deadLetters.write(event, reason, message);
     }
 
     private void warn(final AccountExport account, final AmplitudeResponse response, final String action) {
         warnings.warn(account.accountId + "|" + response.statusLabel(), "Amplitude answered " + response.statusLabel()
             + " '" + account.redact(response.error()) + "' for account '" + account.accountId + "'; " + action
             + " (logged at most every 10 s per status)");
-    }
-
-    // ---------------------------------------------------------------------------------------- dead letters
-
-    /** A dead letter to write: the record it is for, and why. */
-    private record Letter(PendingEvent event, ReasonCode reason, String message) {
-    }
-
-    private void deadLetter(final PendingEvent event, final ReasonCode reason, final String message) {
-        write(new Letter(event, reason, message));
-    }
-
-    /**
-     * Sends the letter; never throws. A send that fails at once (its serializer cannot reach the schema registry, a
-     * closed producer) is tried again after a backoff, its record holding back its partition's commit meanwhile.
-     */
-    private void write(final Letter letter) {
-        final PendingEvent event = letter.event();
-        try {
-            final DeadLetter value = DeadLetters.of(event.partition.partition.topic(),
-                event.partition.partition.partition(), event.offset, event.timestamp, event.rawKey, event.rawValue,
-                letter.reason(), letter.message(), System.currentTimeMillis());
-            deadLetters.send(new ProducerRecord<>(deadLetterTopic, event.rawKey, value), (metadata, error) ->
-                completions.add(() -> onDeadLettered(letter, error)));
-        } catch (final RuntimeException e) {
-            retryLater(letter, e);
-            return;
-        }
-        deadLettersInFlight++;
-    }
-
-    private void onDeadLettered(final Letter letter, final Exception error) {
-        deadLettersInFlight--;
-        if (error != null) {
-            retryLater(letter, error);
-            return;
-        }
-        letterFailures = 0;
-        final PendingEvent event = letter.event();
-        final ReasonCode reason = letter.reason();
-        final String message = letter.message();
-        if (event.event != null && accounts.containsKey(event.event.getAccountId())) {
-            accounts.get(event.event.getAccountId()).metrics.rejected(reason.name());
-        }
-        event.finish();
-        LOG.warn("Dead-lettered export record {}-{}@{}: {} ({})", event.partition.partition.topic(),
-            event.partition.partition.partition(), event.offset, reason, message);
-    }
-
-    /**
-     * Keeps a letter that could not be written for the next attempt, after a backoff that grows while writes keep
-     * failing. Until then it counts against {@code export.max-buffered-events}, so a long failure pauses reading.
-     */
-    private void retryLater(final Letter letter, final Exception error) {
-        if (lettersToRetry.isEmpty()) {
-            // One step per round of failed writes, not per letter: eight letters failing at once wait 400 ms, not 25 s.
-            letterFailures++;
-            lettersRetryAt = System.nanoTime() + letterBackoff();
-        }
-        lettersToRetry.add(letter);
-        backpressure.hold(letter.event());
-        final PendingEvent event = letter.event();
-        warnings.warn("dead-letter", "Cannot write a dead letter for " + event.partition.partition + "@" + event.offset
-            + " (" + error + "); trying again, and the partition's commits wait for it (logged at most every 10 s)");
-    }
-
-    /** {@code export.retry-backoff}, doubling per round of failed writes up to {@code export.retry-backoff-max}. */
-    private long letterBackoff() {
-        final long initial = settings.retryBackoff().toNanos();
-        final long max = settings.retryBackoffMax().toNanos();
-        return letterFailures >= 30 ? max : Math.min(max, initial << (letterFailures - 1));
-    }
-
-    private void retryDeadLetters(final long now) {
-        if (lettersToRetry.isEmpty() || now < lettersRetryAt) {
-            return;
-        }
-        final List<Letter> due = List.copyOf(lettersToRetry);
-        lettersToRetry.clear();
-        for (final Letter letter : due) {
-            backpressure.release(letter.event());
-            // The new owner of a revoked partition reads the record again and writes its letter.
-            if (!letter.event().abandoned()) {
-                write(letter);
-            }
-        }
     }
 
     // ------------------------------------------------------------------------------------------ rebalances
