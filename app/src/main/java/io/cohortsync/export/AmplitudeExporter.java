@@ -27,7 +27,6 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -66,8 +65,6 @@ public final class AmplitudeExporter implements AutoCloseable {
     private static final long PAUSED_WAIT_MS = 50;
     private static final long GAUGE_INTERVAL_NANOS = Duration.ofSeconds(1).toNanos();
     private static final long SWEEP_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
-    /** Events refused alone, in a row, before the refusal is taken for the account's rather than theirs. */
-    static final int MAX_REFUSED_ALONE = 10;
 
     private final ExporterSettings settings;
     private final String exportTopic;
@@ -76,6 +73,7 @@ public final class AmplitudeExporter implements AutoCloseable {
     private final PartitionOffsets offsets;
     private final Backpressure backpressure;
     private final DeadLetterWriter deadLetters;
+    private final AnswerPolicy answers;
     private final Map<String, AccountExport> accounts = new LinkedHashMap<>();
     private final AmplitudeClient http;
     private final DryRunFile dryRun;
@@ -110,6 +108,8 @@ public final class AmplitudeExporter implements AutoCloseable {
             topics.deadLetters.valueSerde().serializer());
         this.deadLetters = new DeadLetterWriter(producer, topics.deadLetters.name(), settings, completions,
             Collections.unmodifiableMap(accounts), backpressure, warnings);
+        this.answers = new AnswerPolicy(settings, Collections.unmodifiableMap(accounts), backpressure, deadLetters,
+            warnings);
         this.thread = new Thread(this::run, "amplitude-exporter");
         this.thread.setDaemon(true);
         Gauge.builder("cohort.sync.export.running", this, e -> e.isRunning() ? 1 : 0)
@@ -391,204 +391,8 @@ public final class AmplitudeExporter implements AutoCloseable {
     private void send(final Batch batch) {
         final AccountExport account = batch.account;
         account.sink.post(account.url, batch.body(), batch.events.size()).whenComplete((response, error) ->
-            completions.add(() -> onAnswer(batch, response != null ? response
+            completions.add(() -> answers.apply(batch, response != null ? response
                 : AmplitudeResponse.failed(error, false))));
-    }
-
-    // --------------------------------------------------------------------------------------------- answers
-
-    private void onAnswer(final Batch batch, final AmplitudeResponse response) {
-        final long now = System.nanoTime();
-        final AccountExport account = batch.account;
-        account.metrics.request(response.statusLabel(), batch.events.size(), batch.fill());
-        final List<PendingEvent> live = new ArrayList<>(batch.events.size());
-        for (final PendingEvent event : batch.events) {
-            if (event.abandoned()) {
-                account.finished(event);
-                backpressure.release(event);
-            } else {
-                live.add(event);
-            }
-        }
-        if (response.accepted()) {
-            live.forEach(this::accepted);
-            account.metrics.sent(live.size());
-            account.succeeded(batch);
-        } else if (account.stopped) {
-            // Another request stopped the account meanwhile: its queues no longer send, so these events must not
-            // go back to them.
-            park(account, live);
-        } else if (response.authenticationFailed()) {
-            stop(account, response, live, "Its API key (accounts." + account.accountId + ".export.api-key) is invalid "
-                + "or not allowed");
-        } else if (response.status() == 413) {
-            onTooLarge(batch, live, response);
-        } else if (response.status() == 400 || response.status() == 403) {
-            onRejected(batch, response, now);
-        } else if (response.status() == 429) {
-            onThrottled(batch, response, now);
-        } else {
-            warn(account, response, "retrying with backoff");
-            account.requeue(live);
-            account.metrics.retried(response.statusLabel(), live.size());
-            account.backOff(now);
-        }
-        account.release(batch, now);
-    }
-
-    private void accepted(final PendingEvent event) {
-        accountOf(event).finished(event);
-        backpressure.release(event);
-        event.finish();
-    }
-
-    private AccountExport accountOf(final PendingEvent event) {
-        return accounts.get(event.event.getAccountId());
-    }
-
-    private void onTooLarge(final Batch batch, final List<PendingEvent> live, final AmplitudeResponse response) {
-        final AccountExport account = batch.account;
-        if (batch.events.size() > 1) {
-            account.shrink(batch);
-            account.requeue(live);
-            account.metrics.retried("413", live.size());
-            return;
-        }
-        live.forEach(event -> rejectWithAmplitudeReason(event, ReasonCode.EVENT_TOO_LARGE,
-            "Amplitude answered 413 '" + account.redact(response.error()) + "' to a request with this event alone"));
-    }
-
-    /** Dead-letters the events a 400 lists; the rest go again, after the throttle wait if it throttles them. */
-    private void onRejected(final Batch batch, final AmplitudeResponse response, final long now) {
-        final AccountExport account = batch.account;
-        final Map<Integer, String> listed = response.rejectedEvents();
-        if (listed.keySet().stream().noneMatch(index -> index >= 0 && index < batch.events.size())) {
-            // Naming only indexes this request does not have says no more than naming none: resending it as it is
-            // would be refused the same way, at once, for ever.
-            onRefusedWhole(batch, response);
-            return;
-        }
-        final Throttling throttling = new Throttling(response, throttledUntil(now), quotaUntil(now));
-        final List<PendingEvent> rest = new ArrayList<>();
-        for (int i = 0; i < batch.events.size(); i++) {
-            final PendingEvent event = batch.events.get(i);
-            final String reason = listed.get(i);
-            if (event.abandoned()) {
-                continue;
-            }
-            if (reason != null) {
-                rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,
-                    "Amplitude answered 400 " + account.redact(reason));
-            } else {
-                throttle(account, event, throttling.waitUntil(i, event.event));
-                rest.add(event);
-            }
-        }
-        account.requeue(rest);
-        account.metrics.retried("400", rest.size());
-    }
-
-    /**
-     * A 400 that names no event of the request, or a 403 (Amplitude's firewall, refusing a header, body or URI
-     * value): the request's events become suspects, sent again only among themselves in requests half its size, and
-     * so on until the refused
-     * event is alone, which is then dead-lettered; the account's other events flow meanwhile. After
-     * {@value #MAX_REFUSED_ALONE} events in a row refused alone with none accepted, the next refusal is taken for the
-     * requests' rather than an event's (a wrong {@code base-url} path, a blocked region): the account stops as for a
-     * bad key.
-     */
-    private void onRefusedWhole(final Batch batch, final AmplitudeResponse response) {
-        final AccountExport account = batch.account;
-        final List<PendingEvent> live = batch.events.stream().filter(e -> !e.abandoned()).toList();
-        if (batch.events.size() > 1) {
-            warn(account, response, "sending its events again in halves, among themselves, to isolate the one it "
-                + "refuses");
-            account.suspect(live, batch.events.size() / 2);
-            account.metrics.retried(response.statusLabel(), live.size());
-        } else if (account.refusedAlone() < MAX_REFUSED_ALONE) {
-            live.forEach(event -> rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,
-                "Amplitude answered " + response.statusLabel() + " '" + account.redact(response.error())
-                    + "' to a request with this event alone"));
-        } else {
-            stop(account, response, live, MAX_REFUSED_ALONE + " events in a row were refused, each sent alone, and "
-                + "none accepted: Amplitude refuses the requests, not their events. Check accounts."
-                + account.accountId + ".export.base-url and whether Amplitude blocks this network or region");
-        }
-    }
-
-    private void onThrottled(final Batch batch, final AmplitudeResponse response, final long now) {
-        final AccountExport account = batch.account;
-        final Throttling throttling = new Throttling(response, throttledUntil(now), quotaUntil(now));
-        final List<PendingEvent> live = new ArrayList<>();
-        boolean anyThrottled = false;
-        for (int i = 0; i < batch.events.size(); i++) {
-            final PendingEvent event = batch.events.get(i);
-            if (event.abandoned()) {
-                continue;
-            }
-            live.add(event);
-            anyThrottled |= throttle(account, event, throttling.waitUntil(i, event.event));
-        }
-        account.requeue(live);
-        account.metrics.retried("429", live.size());
-        if (!anyThrottled) {
-            // A 429 that names nobody: slow the whole account down instead.
-            warn(account, response, "no throttled id listed; backing off");
-            account.backOff(now);
-        }
-    }
-
-    /** Makes the event's user wait until {@code until}, unless that is {@link AccountExport#NONE}; says whether. */
-    private static boolean throttle(final AccountExport account, final PendingEvent event, final long until) {
-        if (until == AccountExport.NONE) {
-            return false;
-        }
-        account.throttle(event.queue, until);
-        return true;
-    }
-
-    private long throttledUntil(final long now) {
-        return now + settings.throttleWait().toNanos();
-    }
-
-    private long quotaUntil(final long now) {
-        return now + settings.dailyQuotaWait().toNanos();
-    }
-
-    private void stop(final AccountExport account, final AmplitudeResponse response, final List<PendingEvent> live,
-                      final String why) {
-        if (!account.stopped) {
-            LOG.error("Amplitude export STOPPED for account '{}': Amplitude answered {} '{}' at {}. {}. Its offsets "
-                    + "stay where they are and other accounts keep exporting; fix this and restart cohort-sync to "
-                    + "resume.", account.accountId, response.statusLabel(), account.redact(response.error()),
-                account.url, why);
-            account.metrics.stopped.set(1);
-        }
-        park(account, live);
-        park(account, account.stop());
-    }
-
-    /** Events of a stopped account leave its buffer, and no commit of their partitions may pass them. */
-    private void park(final AccountExport account, final List<PendingEvent> events) {
-        for (final PendingEvent event : events) {
-            account.finished(event);
-            event.partition.park(event.offset);
-            backpressure.release(event);
-            event.finish();
-        }
-    }
-
-    private void rejectWithAmplitudeReason(final PendingEvent event, final ReasonCode reason, final String message) {
-        accountOf(event).finished(event);
-        backpressure.release(event);
-        event.queue = null;
-        deadLetters.write(event, reason, message);
-    }
-
-    private void warn(final AccountExport account, final AmplitudeResponse response, final String action) {
-        warnings.warn(account.accountId + "|" + response.statusLabel(), "Amplitude answered " + response.statusLabel()
-            + " '" + account.redact(response.error()) + "' for account '" + account.accountId + "'; " + action
-            + " (logged at most every 10 s per status)");
     }
 
     // ------------------------------------------------------------------------------------------ rebalances

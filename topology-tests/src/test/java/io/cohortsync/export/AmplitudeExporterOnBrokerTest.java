@@ -593,8 +593,8 @@ class AmplitudeExporterOnBrokerTest {
         await().atMost(Duration.ofMinutes(1)).until(() ->
             registry.get(ExportMetrics.STOPPED).tag("account", "path").gauge().value() == 1.0);
         final List<DeadLetter> letters = ExportOnBroker.deadLetters(kafka.bootstrapServers(), topics,
-            AmplitudeExporter.MAX_REFUSED_ALONE, Duration.ofSeconds(30));
-        assertThat(letters).hasSize(AmplitudeExporter.MAX_REFUSED_ALONE)
+            AnswerPolicy.MAX_REFUSED_ALONE, Duration.ofSeconds(30));
+        assertThat(letters).hasSize(AnswerPolicy.MAX_REFUSED_ALONE)
             .allSatisfy(letter -> assertThat(letter.getMessage()).contains("Invalid request path"));
         assertThat(emulator.accepted()).isEmpty();
         assertThat(exporter.isRunning()).isTrue();
