@@ -5,16 +5,13 @@ import io.cohortsync.avro.DeadLetter;
 import io.cohortsync.config.AccountSettings;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.deadletter.InputDecoder;
-import io.cohortsync.deadletter.ReasonCode;
 import io.cohortsync.runtime.TopicBootstrapper;
-import io.cohortsync.serde.SchemaRegistryUnavailableException;
 import io.cohortsync.topology.Topics;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -25,7 +22,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Collections;
@@ -56,6 +52,12 @@ import java.util.concurrent.TimeUnit;
  * client hands back through a queue. The consumer keeps polling, so it stays in its group however long Amplitude
  * takes. When {@code export.max-buffered-events} are waiting, only the partitions holding more than their share of
  * them pause: a partition whose users are throttled (or whose account is slow) no longer holds back the others.
+ *
+ * <p>This class runs the loop and owns the clients; the loop thread's state is kept by package-private parts, all
+ * called on that thread: {@link RecordIntake} (reading records into the accounts' queues), {@link AnswerPolicy}
+ * (applying Amplitude's answers), {@link DeadLetterWriter} (writing dead letters, and retrying them),
+ * {@link PartitionOffsets} (partition progress and commits), {@link Backpressure} (the read-ahead budget and the
+ * paused partitions) and {@link AccountExport} (one account's queues, requests and limits).
  */
 public final class AmplitudeExporter implements AutoCloseable {
 
@@ -68,18 +70,18 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private final ExporterSettings settings;
     private final String exportTopic;
-    private final InputDecoder<AmplitudeEvent> decoder;
+    private final Map<String, AccountExport> accounts = new LinkedHashMap<>();
+    private final AmplitudeClient http;
+    private final DryRunFile dryRun;
     private final KafkaConsumer<byte[], byte[]> consumer;
+    /** Where the HTTP client and the producer hand their outcomes back to the loop thread. */
+    private final BlockingQueue<Runnable> completions = new LinkedBlockingQueue<>();
+    private final WarningThrottle warnings = new WarningThrottle();
     private final PartitionOffsets offsets;
     private final Backpressure backpressure;
     private final DeadLetterWriter deadLetters;
     private final AnswerPolicy answers;
-    private final Map<String, AccountExport> accounts = new LinkedHashMap<>();
-    private final AmplitudeClient http;
-    private final DryRunFile dryRun;
-    private final BlockingQueue<Runnable> completions = new LinkedBlockingQueue<>();
-    private final WarningThrottle warnings = new WarningThrottle();
-    private final EventJson.Writer jsonWriter = new EventJson.Writer();
+    private final RecordIntake intake;
     private final Thread thread;
     private volatile boolean running = true;
     private volatile boolean halted;
@@ -92,8 +94,8 @@ public final class AmplitudeExporter implements AutoCloseable {
                               final MeterRegistry registry) {
         this.settings = settings;
         this.exportTopic = topics.amplitudeExport.name();
-        this.decoder = new InputDecoder<>(topics.amplitudeExport.valueSerde().deserializer(),
-            settings.maxRecordBytes());
+        final InputDecoder<AmplitudeEvent> decoder = new InputDecoder<>(
+            topics.amplitudeExport.valueSerde().deserializer(), settings.maxRecordBytes());
         this.http = new AmplitudeClient(settings.requestTimeout());
         this.dryRun = exports.values().stream().anyMatch(ExportSettings::dryRun)
             ? DryRunFile.open(settings.dryRunFile()) : null;
@@ -106,10 +108,11 @@ public final class AmplitudeExporter implements AutoCloseable {
         final KafkaProducer<byte[], DeadLetter> producer = new KafkaProducer<>(
             producerConfig(kafkaConfig, settings.maxRecordBytes()), new ByteArraySerializer(),
             topics.deadLetters.valueSerde().serializer());
+        final Map<String, AccountExport> accountsById = Collections.unmodifiableMap(accounts);
         this.deadLetters = new DeadLetterWriter(producer, topics.deadLetters.name(), settings, completions,
-            Collections.unmodifiableMap(accounts), backpressure, warnings);
-        this.answers = new AnswerPolicy(settings, Collections.unmodifiableMap(accounts), backpressure, deadLetters,
-            warnings);
+            accountsById, backpressure, warnings);
+        this.answers = new AnswerPolicy(settings, accountsById, backpressure, deadLetters, warnings);
+        this.intake = new RecordIntake(decoder, consumer, offsets, accountsById, backpressure, deadLetters, warnings);
         this.thread = new Thread(this::run, "amplitude-exporter");
         this.thread.setDaemon(true);
         Gauge.builder("cohort.sync.export.running", this, e -> e.isRunning() ? 1 : 0)
@@ -204,7 +207,7 @@ public final class AmplitudeExporter implements AutoCloseable {
                 if (halted) {
                     return;
                 }
-                ingestAll(records, System.nanoTime());
+                intake.ingestAll(records, System.nanoTime());
                 runCompletions(backpressure.allPaused() ? waitMillis(System.nanoTime()) : 0);
                 if (halted) {
                     return;
@@ -306,74 +309,6 @@ public final class AmplitudeExporter implements AutoCloseable {
         while ((requestsInFlight() > 0 || deadLetters.inFlight() > 0) && System.nanoTime() < deadline) {
             runCompletions(PAUSED_WAIT_MS);
         }
-    }
-
-    // ------------------------------------------------------------------------------------------------ reading
-
-    private void ingestAll(final ConsumerRecords<byte[], byte[]> records, final long now) {
-        for (final TopicPartition partition : records.partitions()) {
-            for (final ConsumerRecord<byte[], byte[]> record : records.records(partition)) {
-                try {
-                    ingest(record, now);
-                } catch (final SchemaRegistryUnavailableException e) {
-                    // Not the record's fault: read it again on a later poll (the registry client's own timeout
-                    // spaces the attempts out); nothing after it in this partition is taken before it.
-                    warnings.warn("registry", "The schema registry is unavailable (" + e.getMessage() + "); export "
-                        + "records are read again until it answers");
-                    consumer.seek(partition, record.offset());
-                    break;
-                }
-            }
-        }
-    }
-
-    private void ingest(final ConsumerRecord<byte[], byte[]> record, final long now) {
-        final PartitionProgress progress = offsets.progressOf(new TopicPartition(record.topic(), record.partition()));
-        if (progress == null) {
-            return;
-        }
-        final InputDecoder.Result<AmplitudeEvent> decoded = decoder.decode(record.topic(), record.value());
-        if (decoded.rejected() || decoded.value() == null) {
-            final PendingEvent bad = track(progress, record, null, null, now);
-            deadLetters.write(bad, decoded.rejected() ? decoded.reason() : ReasonCode.DESERIALIZATION_FAILED,
-                decoded.rejected() ? decoded.message() : "an export record must have a value; got a tombstone");
-            return;
-        }
-        final AmplitudeEvent event = decoded.value();
-        if (event.getAccountId() == null || event.getAccountId().isBlank()) {
-            deadLetters.write(track(progress, record, event, null, now), ReasonCode.MISSING_ACCOUNT_ID,
-                "account_id is missing or blank; it names the account whose export settings send the event");
-            return;
-        }
-        final AccountExport account = accounts.get(event.getAccountId());
-        if (account == null) {
-            deadLetters.write(track(progress, record, event, null, now), ReasonCode.UNKNOWN_ACCOUNT, "account '"
-                + event.getAccountId() + "' has no export settings (accounts." + event.getAccountId() + ".export)");
-            return;
-        }
-        if (account.stopped) {
-            progress.park(record.offset());
-            return;
-        }
-        final byte[] json = jsonWriter.write(event);
-        final PendingEvent pending = track(progress, record, event, json, now);
-        if (!account.fits(json)) {
-            deadLetters.write(pending, ReasonCode.EVENT_TOO_LARGE, "the event alone is " + json.length + " bytes; a "
-                + account.settings.endpoint() + " request may carry " + account.settings.endpoint().maxBytes());
-            return;
-        }
-        final String key = record.key() != null ? new String(record.key(), StandardCharsets.UTF_8)
-            : ExportMapper.key(event);
-        account.add(pending, key, now);
-        backpressure.hold(pending);
-    }
-
-    private static PendingEvent track(final PartitionProgress progress, final ConsumerRecord<byte[], byte[]> record,
-                                      final AmplitudeEvent event, final byte[] json, final long now) {
-        final PendingEvent pending = new PendingEvent(progress, record.offset(), record.timestamp(), record.key(),
-            record.value(), event, json, now);
-        progress.track(pending);
-        return pending;
     }
 
     // ----------------------------------------------------------------------------------------------- sending
