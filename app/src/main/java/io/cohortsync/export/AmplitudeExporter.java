@@ -229,6 +229,10 @@ public final class AmplitudeExporter implements AutoCloseable {
         }
     }
 
+    /**
+     * How long the next poll may block: not at all when every partition is paused (the loop waits on answers
+     * instead), briefly while anything is in flight, else until an account next has something to do.
+     */
     private Duration pollTimeout(final long now) {
         if (backpressure.allPaused()) {
             return Duration.ZERO;
@@ -244,6 +248,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         return Duration.ofMillis(Math.max(1, Math.min(IDLE_POLL.toMillis(), millis)));
     }
 
+    /** How long to wait on answers while every partition is paused. */
     private long waitMillis(final long now) {
         final long wake = nextWake(now);
         if (AccountExport.isNone(wake) || busy()) {
@@ -252,8 +257,9 @@ public final class AmplitudeExporter implements AutoCloseable {
         return Math.max(1, Math.min(PAUSED_WAIT_MS, TimeUnit.NANOSECONDS.toMillis(wake - now)));
     }
 
+    /** When some account next has something to do, or {@link AccountExport#NONE}. */
     private long nextWake(final long now) {
-        long wake = Long.MIN_VALUE;
+        long wake = AccountExport.NONE;
         for (final AccountExport account : accounts.values()) {
             final long accountWake = account.nextWake(now);
             if (!AccountExport.isNone(accountWake) && (AccountExport.isNone(wake) || accountWake < wake)) {
@@ -284,23 +290,28 @@ public final class AmplitudeExporter implements AutoCloseable {
         }
     }
 
+    /** What is due besides reading and sending: dead letters to try again, a commit, the accounts' gauges. */
     private void maintain(final long now) {
         deadLetters.retryDue(now);
         offsets.commitIfDue(now);
         if (now - lastGauges >= GAUGE_INTERVAL_NANOS) {
-            final long wallNow = System.currentTimeMillis();
-            final boolean sweep = now - lastSweep >= SWEEP_INTERVAL_NANOS;
-            accounts.values().forEach(account -> {
-                account.metrics.pending.set(account.pending());
-                final long oldest = account.oldestPendingTimestamp();
-                account.metrics.lagMillis.set(AccountExport.isNone(oldest) ? 0 : Math.max(0, wallNow - oldest));
-                if (sweep) {
-                    account.forgetIdleUsers(now);
-                }
-            });
-            lastSweep = sweep ? now : lastSweep;
-            lastGauges = now;
+            updateAccounts(now, now - lastSweep >= SWEEP_INTERVAL_NANOS);
         }
+    }
+
+    /** Sets each account's pending and lag gauges; on {@code sweep}, also forgets its idle users. */
+    private void updateAccounts(final long now, final boolean sweep) {
+        final long wallNow = System.currentTimeMillis();
+        accounts.values().forEach(account -> {
+            account.metrics.pending.set(account.pending());
+            final long oldest = account.oldestPendingTimestamp();
+            account.metrics.lagMillis.set(AccountExport.isNone(oldest) ? 0 : Math.max(0, wallNow - oldest));
+            if (sweep) {
+                account.forgetIdleUsers(now);
+            }
+        });
+        lastSweep = sweep ? now : lastSweep;
+        lastGauges = now;
     }
 
     /** A clean stop: no new requests; the answers of those in flight are awaited (bounded) and applied. */
