@@ -293,9 +293,7 @@ final class AccountExport {
     /** A 5xx or timeout: the whole account waits, exponentially longer per failure in a row, with jitter. */
     void backOff(final long now) {
         failures++;
-        final long initial = exporter.retryBackoff().toNanos();
-        final long max = exporter.retryBackoffMax().toNanos();
-        final long exponential = failures >= 30 ? max : Math.min(max, initial << (failures - 1));
+        final long exponential = exporter.retryBackoffNanos(failures);
         final long jittered = (long) (exponential * (0.5 + ThreadLocalRandom.current().nextDouble() * 0.5));
         backoffUntil = now + jittered;
     }

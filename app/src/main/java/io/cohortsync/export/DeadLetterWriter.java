@@ -104,20 +104,13 @@ final class DeadLetterWriter {
         if (toRetry.isEmpty()) {
             // One step per round of failed writes, not per letter: eight letters failing at once wait 400 ms, not 25 s.
             failures++;
-            retryAt = System.nanoTime() + backoff();
+            retryAt = System.nanoTime() + settings.retryBackoffNanos(failures);
         }
         toRetry.add(letter);
         backpressure.hold(letter.event());
         final PendingEvent event = letter.event();
         warnings.warn("dead-letter", "Cannot write a dead letter for " + event.partition.partition + "@" + event.offset
             + " (" + error + "); trying again, and the partition's commits wait for it (logged at most every 10 s)");
-    }
-
-    /** {@code export.retry-backoff}, doubling per round of failed writes up to {@code export.retry-backoff-max}. */
-    private long backoff() {
-        final long initial = settings.retryBackoff().toNanos();
-        final long max = settings.retryBackoffMax().toNanos();
-        return failures >= 30 ? max : Math.min(max, initial << (failures - 1));
     }
 
     /** Writes again the letters refused earlier, once their backoff has passed. */

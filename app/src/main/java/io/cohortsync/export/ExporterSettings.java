@@ -37,6 +37,17 @@ public record ExporterSettings(String groupId, Duration linger, int maxInFlightR
             Duration.ofSeconds(10), config.maxRecordBytes());
     }
 
+    /**
+     * How long to wait after {@code failures} failures in a row: {@code retry-backoff}, doubling per failure up to
+     * {@code retry-backoff-max}; from the 30th on, the max without shifting. The account's backoff after 5xx and
+     * timeouts and the dead-letter writer's retries both grow this way.
+     */
+    long retryBackoffNanos(final int failures) {
+        final long initial = retryBackoff.toNanos();
+        final long max = retryBackoffMax.toNanos();
+        return failures >= 30 ? max : Math.min(max, initial << (failures - 1));
+    }
+
     /** Events per second one id may send on this endpoint. */
     int eventsPerIdPerSecond(final Endpoint endpoint) {
         return maxEventsPerIdPerSecond > 0 ? maxEventsPerIdPerSecond : endpoint.eventsPerIdPerSecond();
