@@ -39,13 +39,15 @@ public record ExporterSettings(String groupId, Duration linger, int maxInFlightR
 
     /**
      * How long to wait after {@code failures} failures in a row: {@code retry-backoff}, doubling per failure up to
-     * {@code retry-backoff-max}; from the 30th on, the max without shifting. The account's backoff after 5xx and
-     * timeouts and the dead-letter writer's retries both grow this way.
+     * {@code retry-backoff-max}. The account's backoff after 5xx and timeouts and the dead-letter writer's retries
+     * both grow this way. The doubling is checked against the max before it is made: a long {@code retry-backoff}
+     * (a minute is 2^36 ns) shifted 28 times would overflow into a negative wait.
      */
     long retryBackoffNanos(final int failures) {
         final long initial = retryBackoff.toNanos();
         final long max = retryBackoffMax.toNanos();
-        return failures >= 30 ? max : Math.min(max, initial << (failures - 1));
+        final int doublings = Math.max(0, failures - 1);
+        return doublings >= Long.SIZE - 1 || initial > max >> doublings ? max : initial << doublings;
     }
 
     /** Events per second one id may send on this endpoint. */
