@@ -114,7 +114,10 @@ final class AnswerPolicy {
             "Amplitude answered 413 '" + account.redact(response.error()) + "' to a request with this event alone"));
     }
 
-    /** Dead-letters the events a 400 lists; the rest go again, after the throttle wait if it throttles them. */
+    /**
+     * Dead-letters the events a 400 (or a 403 with a 400's body) lists; the rest go again, after the throttle wait if
+     * it throttles them.
+     */
     private void onRejected(final Batch batch, final AmplitudeResponse response, final long now) {
         final AccountExport account = batch.account;
         final Map<Integer, String> listed = response.rejectedEvents();
@@ -134,14 +137,14 @@ final class AnswerPolicy {
             }
             if (reason != null) {
                 rejectWithAmplitudeReason(event, ReasonCode.AMPLITUDE_REJECTED,
-                    "Amplitude answered 400 " + account.redact(reason));
+                    "Amplitude answered " + response.statusLabel() + " " + account.redact(reason));
             } else {
                 throttle(account, event, throttling.waitUntil(i, event.event));
                 rest.add(event);
             }
         }
         account.requeue(rest);
-        account.metrics.retried("400", rest.size());
+        account.metrics.retried(response.statusLabel(), rest.size());
     }
 
     /**
