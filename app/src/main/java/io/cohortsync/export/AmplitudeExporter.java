@@ -105,9 +105,7 @@ public final class AmplitudeExporter implements AutoCloseable {
             new ByteArrayDeserializer(), new ByteArrayDeserializer());
         this.offsets = new PartitionOffsets(consumer, settings.commitInterval());
         this.backpressure = new Backpressure(settings.maxBufferedEvents(), consumer, offsets.assigned());
-        final KafkaProducer<byte[], DeadLetter> producer = new KafkaProducer<>(
-            producerConfig(kafkaConfig, settings.maxRecordBytes()), new ByteArraySerializer(),
-            topics.deadLetters.valueSerde().serializer());
+        final KafkaProducer<byte[], DeadLetter> producer = deadLetterProducer(kafkaConfig, topics);
         final Map<String, AccountExport> accountsById = Collections.unmodifiableMap(accounts);
         this.deadLetters = new DeadLetterWriter(producer, topics.deadLetters.name(), settings, completions,
             accountsById, backpressure, warnings);
@@ -197,6 +195,18 @@ public final class AmplitudeExporter implements AutoCloseable {
         return config;
     }
 
+    /** The dead-letter producer; the consumer, already made, is closed if it cannot be (nothing else would). */
+    private KafkaProducer<byte[], DeadLetter> deadLetterProducer(final Map<String, Object> kafkaConfig,
+                                                                 final Topics topics) {
+        try {
+            return new KafkaProducer<>(producerConfig(kafkaConfig, settings.maxRecordBytes()),
+                new ByteArraySerializer(), topics.deadLetters.valueSerde().serializer());
+        } catch (final RuntimeException e) {
+            consumer.close(CloseOptions.timeout(Duration.ZERO));
+            throw e;
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------------- the loop
 
     private void run() {
@@ -220,6 +230,11 @@ public final class AmplitudeExporter implements AutoCloseable {
             offsets.commitAllSync();
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
+            if (running && !halted) {
+                failure = e;
+                LOG.error("The Amplitude exporter was interrupted and stopped; uncommitted events are sent again after "
+                    + "a restart");
+            }
         } catch (final RuntimeException | Error e) {
             failure = e;
             LOG.error("The Amplitude exporter failed and stopped; uncommitted events are sent again after a restart. "
@@ -414,16 +429,16 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private void closeClients() {
         try {
-            if (halted) {
-                consumer.close(CloseOptions.timeout(Duration.ZERO)
-                    .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP));
-                deadLetters.close(Duration.ZERO);
-            } else {
-                consumer.close();
-                deadLetters.close(Duration.ofSeconds(5));
-            }
+            consumer.close(halted ? CloseOptions.timeout(Duration.ZERO)
+                .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP)
+                : CloseOptions.timeout(Duration.ofSeconds(30)));
         } catch (final RuntimeException e) {
-            LOG.warn("Error closing the exporter's Kafka clients: {}", e.toString());
+            LOG.warn("Error closing the exporter's consumer: {}", e.toString());
+        }
+        try {
+            deadLetters.close(halted ? Duration.ZERO : Duration.ofSeconds(5));
+        } catch (final RuntimeException e) {
+            LOG.warn("Error closing the exporter's dead-letter producer: {}", e.toString());
         }
         http.close();
         if (dryRun != null) {
