@@ -27,9 +27,12 @@ public final class CohortSyncConfig {
     private static final Duration MAX_WEBHOOK_ACK_TIMEOUT = Duration.ofMinutes(1);
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
-    /** Keys whose values are secrets: cohort-sync's own, and Kafka's passwords, JAAS configs and private keys. */
+    /**
+     * Keys whose names say their values are secrets: cohort-sync's own, and Kafka's passwords, passphrases, JAAS configs
+     * and private keys. Kafka's PASSWORD-typed settings are masked too, whatever their names ({@link #secret}).
+     */
     private static final Pattern SECRET_KEY = Pattern.compile(
-        "token|user-info|password|secret|jaas|credential|keystore\\.key|\\.key$");
+        "token|user-info|password|passphrase|secret|jaas|credential|keystore\\.key|\\.key$");
 
     private final Map<String, String> values;
     private final ConfigLayers layers;
@@ -366,7 +369,16 @@ public final class CohortSyncConfig {
         if (key.equals("schema-registry.url")) {
             return schemaRegistryUrlForLogs();
         }
-        return SECRET_KEY.matcher(key).find() && !value.isBlank() ? "****" : value;
+        return secret(key) && !value.isBlank() ? "****" : value;
+    }
+
+    /**
+     * Whether a key's value is a secret: by its name, or because it is (under {@code kafka.}, or with any prefix under
+     * {@code streams-config.}) a setting Kafka's clients take as a password, whatever its name says.
+     */
+    private static boolean secret(final String key) {
+        return SECRET_KEY.matcher(key).find()
+            || KnownKeys.KAFKA_PASSWORD_SETTINGS.stream().anyMatch(setting -> key.endsWith("." + setting));
     }
 
     public String describe(final String key) {

@@ -2,6 +2,10 @@ package io.cohortsync.config;
 
 import io.cohortsync.runtime.BoundedMemoryRocksDbConfig;
 import io.cohortsync.runtime.StreamsSettings;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,6 +17,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -124,6 +129,36 @@ class CohortSyncConfigTest {
             "schema-registry.basic-auth-user-info=****", "kafka.sasl.jaas.config=****",
             "kafka.ssl.keystore.password=****", "schema-registry.url=https://registry:8081", "accounts=[acme, beta]");
         assertThat(summary).doesNotContain("t0p-secret", "pa55word", "jaa5", "k3ystore", "r3gpass");
+    }
+
+    /**
+     * Every Kafka client setting of type PASSWORD is a secret, whatever its name says: the private key's passphrase
+     * for the OAuth JWT-bearer assertion (sasl.oauthbearer.assertion.private.key.passphrase) says neither "password"
+     * nor "secret", and the start logged it in clear.
+     */
+    @Test
+    void theSettingsSummaryMasksEveryKafkaPasswordSettingWhateverItsName() {
+        final Map<String, String> settings = new HashMap<>(Map.of("kafka.bootstrap-servers", "k:9092",
+            "schema-registry.url", "http://registry:8081"));
+        final List<String> passwords = kafkaPasswordSettings();
+        passwords.forEach(name -> {
+            settings.put("kafka." + name, "kafka-" + name + "-value");
+            settings.put("streams-config.producer." + name, "streams-" + name + "-value");
+        });
+
+        final String summary = CohortSyncConfig.of(settings, null).summary();
+
+        assertThat(passwords).contains("sasl.oauthbearer.assertion.private.key.passphrase");
+        passwords.forEach(name -> assertThat(summary).as(name)
+            .contains("kafka." + name + "=****", "streams-config.producer." + name + "=****")
+            .doesNotContain("kafka-" + name + "-value", "streams-" + name + "-value"));
+    }
+
+    private static List<String> kafkaPasswordSettings() {
+        return Stream.of(ProducerConfig.configDef(), ConsumerConfig.configDef(), AdminClientConfig.configDef())
+            .flatMap(def -> def.configKeys().values().stream())
+            .filter(key -> key.type == ConfigDef.Type.PASSWORD)
+            .map(key -> key.name).distinct().sorted().toList();
     }
 
     @Test
