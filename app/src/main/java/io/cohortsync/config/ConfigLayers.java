@@ -42,6 +42,13 @@ public final class ConfigLayers {
     private static final Pattern SERVICE_LINK = Pattern.compile(
         "COHORT_SYNC(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)");
 
+    /**
+     * The value Kubernetes gives a service link's {@code <SERVICE>_PORT}: {@code tcp://<ip>:<port>}. A Service named
+     * {@code cohort-sync-http} sets {@code COHORT_SYNC_HTTP_PORT} so, which is also http.port's variable; no setting's
+     * value looks like that.
+     */
+    private static final Pattern SERVICE_LINK_VALUE = Pattern.compile("(tcp|udp|sctp)://\\S+");
+
     private final Map<String, String> values = new LinkedHashMap<>();
     /** The variables the file's placeholders name, so a file may take its values from COHORT_SYNC_ variables. */
     private final Set<String> referenced = new HashSet<>();
@@ -101,7 +108,7 @@ public final class ConfigLayers {
         for (final String key : Map.copyOf(values).keySet()) {
             final String name = envName(key);
             final String value = environment.apply(name);
-            if (value != null) {
+            if (value != null && !serviceLink(name, value)) {
                 put(key, value, "environment " + name);
             }
         }
@@ -125,6 +132,11 @@ public final class ConfigLayers {
                 throw unknownVariable(name, known);
             });
         return this;
+    }
+
+    /** Whether the variable is a Kubernetes service link, though its name is also a setting's variable. */
+    private static boolean serviceLink(final String name, final String value) {
+        return SERVICE_LINK.matcher(name).matches() && SERVICE_LINK_VALUE.matcher(value).matches();
     }
 
     private static InvalidConfigException unknownVariable(final String name, final Set<String> known) {

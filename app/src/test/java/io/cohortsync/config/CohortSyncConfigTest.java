@@ -109,6 +109,24 @@ class CohortSyncConfigTest {
         assertThat(environmentError("COHORT_SYNC_HTTP_PROT")).contains("did you mean 'COHORT_SYNC_HTTP_PORT'");
     }
 
+    /**
+     * A Service named cohort-sync-http (or cohort-sync-embedded) makes Kubernetes set COHORT_SYNC_HTTP_PORT (or
+     * COHORT_SYNC_EMBEDDED_PORT) to tcp://<ip>:<port> in every pod of the namespace: the name of a setting, but a
+     * service link's value, which must not become that setting (the start failed on a port that is not a number).
+     */
+    @Test
+    void aServiceLinkThatSpellsASettingsVariableIsNotTakenForThatSetting() {
+        final Map<String, String> env = Map.of("COHORT_SYNC_HTTP_PORT", "tcp://10.0.0.7:9999",
+            "COHORT_SYNC_HTTP_SERVICE_HOST", "10.0.0.7", "COHORT_SYNC_HTTP_SERVICE_PORT", "9999",
+            "COHORT_SYNC_EMBEDDED_PORT", "tcp://10.0.0.8:9092");
+
+        final CohortSyncConfig config = CohortSyncConfig.from(ConfigLayers.withDefaults(CohortSyncConfig.defaults(),
+            env::get).environment(env.keySet()));
+
+        assertThat(config.httpPort()).isEqualTo(8080);
+        assertThat(config.embeddedPort()).isZero();
+    }
+
     /** What the start logs: every setting with the layer it came from, and no secret. */
     @Test
     void theSettingsSummaryNamesEveryValueAndItsLayerButNoSecret() {
