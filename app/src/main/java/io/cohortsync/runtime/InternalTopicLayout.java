@@ -30,7 +30,10 @@ public final class InternalTopicLayout {
     private InternalTopicLayout() {
     }
 
-    /** Fails the start when an existing internal topic of {@code applicationId} has another count than it needs. */
+    /**
+     * Fails the start when an existing internal topic of {@code applicationId} has another count than it needs.
+     * {@code topology} is described before a {@code KafkaStreams} is made of it: its internal topics are not prefixed.
+     */
     public static void require(final Admin admin, final TopologyDescription topology, final String applicationId,
                                final int partitions, final Collection<String> publicTopics)
         throws InterruptedException, ExecutionException, TimeoutException {
@@ -84,8 +87,12 @@ public final class InternalTopicLayout {
             + "\"Scaling and partition counts\")";
     }
 
+    /**
+     * The topology's description names a repartition topic as its stage does, before Kafka Streams prefixes it with
+     * the application id; a name that merely starts like the id (member-lookups under id "member") is prefixed too.
+     */
     private static String internalName(final String applicationId, final String topic) {
-        return topic.startsWith(applicationId + "-") ? topic : applicationId + "-" + topic;
+        return applicationId + "-" + topic;
     }
 
     private static Set<String> sourceTopics(final TopologyDescription topology) {

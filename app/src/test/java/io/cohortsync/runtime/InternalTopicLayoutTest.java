@@ -34,4 +34,25 @@ class InternalTopicLayoutTest {
             .containsEntry("app-identity-index-changelog", 6)
             .containsEntry("app-membership-members-changelog", 6);
     }
+
+    /**
+     * Kafka Streams names a repartition topic {@code <application-id>-<name>-repartition} whatever the name starts
+     * with: under application-id "member", the member-lookups stage's topic is member-member-lookups-repartition. Taken
+     * for already prefixed, it was looked for as member-lookups-repartition, never found, and never checked.
+     */
+    @Test
+    void aRepartitionTopicWhoseNameStartsLikeTheApplicationIdIsStillPrefixed() {
+        final CohortSyncConfig config = CohortSyncConfig.of(Map.of("topology.partitions", "6",
+            "application-id", "member"), """
+            accounts:
+              ct: {}
+            """);
+        final Topics topics = Topics.create("p.", config.serdeConfig());
+
+        final Map<String, Integer> expected = InternalTopicLayout.expected(CohortSyncTopology.build(config, topics,
+            StreamsSettings.of(config, "k:9092")).describe(), "member", 6, Map.of("p.requests", 4));
+
+        assertThat(expected).containsEntry("member-member-lookups-repartition", 6)
+            .doesNotContainKey("member-lookups-repartition");
+    }
 }
