@@ -37,10 +37,12 @@ public final class ConfigLayers {
     /**
      * What Kubernetes puts in every pod's environment for a Service named {@code cohort-sync} (or
      * {@code cohort-sync-<x>}): {@code COHORT_SYNC_SERVICE_HOST}, {@code COHORT_SYNC_PORT_8080_TCP_ADDR} and so on.
-     * They are not settings, and refusing them would stop the service from starting next to its own Service.
+     * They are not settings, and refusing them would stop the service from starting next to its own Service. The
+     * service-name part is reluctant: {@code COHORT_SYNC_PORT_8080_TCP_PORT} is Service cohort-sync's port link, not
+     * the bare {@code _PORT} of a Service named cohort-sync-port-8080-tcp.
      */
     private static final Pattern SERVICE_LINK = Pattern.compile(
-        "COHORT_SYNC(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)");
+        "COHORT_SYNC(_[A-Z0-9_]+?)??_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)");
 
     /**
      * The value Kubernetes gives a service link's {@code <SERVICE>_PORT}: {@code tcp://<ip>:<port>}. A Service named
@@ -127,11 +129,22 @@ public final class ConfigLayers {
         known.addAll(referenced);
         values.keySet().forEach(key -> known.add(envName(key)));
         names.stream().filter(name -> name.startsWith(ENV_PREFIX) && !known.contains(name))
-            .filter(name -> !SERVICE_LINK.matcher(name).matches()).sorted().findFirst()
+            .filter(name -> !namedLikeAServiceLink(name, environment.apply(name))).sorted().findFirst()
             .ifPresent(name -> {
                 throw unknownVariable(name, known);
             });
         return this;
+    }
+
+    /**
+     * Whether a variable that is no setting's is one of Kubernetes' service links. A bare {@code <SERVICE>_PORT} must
+     * have a link's value as well: a misspelt setting's variable can end in {@code _PORT} too
+     * ({@code COHORT_SYNC_EMBEDED_PORT}), while the other link names are distinctive.
+     */
+    private static boolean namedLikeAServiceLink(final String name, final String value) {
+        final Matcher link = SERVICE_LINK.matcher(name);
+        return link.matches() && (!"PORT".equals(link.group(2))
+            || value != null && SERVICE_LINK_VALUE.matcher(value).matches());
     }
 
     /** Whether the variable is a Kubernetes service link, though its name is also a setting's variable. */

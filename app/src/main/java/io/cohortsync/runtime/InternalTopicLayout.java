@@ -123,8 +123,8 @@ public final class InternalTopicLayout {
         if (topics.isEmpty()) {
             return counts;
         }
-        final Map<String, TopicDescription> described = admin.describeTopics(topics).allTopicNames()
-            .get(30, TimeUnit.SECONDS);
+        // Once visible: a topic the start has just created may not be known yet to the broker that answers.
+        final Map<String, TopicDescription> described = TopicBootstrapper.describeOnceVisible(admin, topics);
         topics.stream().sorted().forEach(topic -> counts.put(topic, described.get(topic).partitions().size()));
         return counts;
     }

@@ -228,7 +228,7 @@ public final class TopicBootstrapper {
      * The topics' descriptions. A topic created a moment ago can still be unknown to the broker that answers (it
      * applies the controller's metadata asynchronously), so that answer is retried for up to 30 s.
      */
-    private static Map<String, TopicDescription> describeOnceVisible(final Admin admin, final List<String> names)
+    static Map<String, TopicDescription> describeOnceVisible(final Admin admin, final List<String> names)
         throws InterruptedException, ExecutionException, TimeoutException {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {

@@ -95,11 +95,12 @@ class CohortSyncConfigTest {
     /** Kubernetes adds these for a Service named cohort-sync (or cohort-sync-metrics) in the pod's namespace. */
     @Test
     void kubernetesServiceLinkVariablesAreNotTakenForMisspeltSettings() {
-        final Map<String, String> env = new HashMap<>();
-        List.of("COHORT_SYNC_SERVICE_HOST", "COHORT_SYNC_SERVICE_PORT", "COHORT_SYNC_SERVICE_PORT_HTTP",
-            "COHORT_SYNC_PORT", "COHORT_SYNC_PORT_8080_TCP", "COHORT_SYNC_PORT_8080_TCP_PROTO",
-            "COHORT_SYNC_PORT_8080_TCP_PORT", "COHORT_SYNC_PORT_8080_TCP_ADDR", "COHORT_SYNC_METRICS_SERVICE_HOST",
-            "COHORT_SYNC_METRICS_PORT_9090_TCP").forEach(name -> env.put(name, "10.0.0.1"));
+        final Map<String, String> env = new HashMap<>(Map.of("COHORT_SYNC_SERVICE_HOST", "10.0.0.1",
+            "COHORT_SYNC_SERVICE_PORT", "8080", "COHORT_SYNC_SERVICE_PORT_HTTP", "8080",
+            "COHORT_SYNC_PORT", "tcp://10.0.0.1:8080", "COHORT_SYNC_PORT_8080_TCP", "tcp://10.0.0.1:8080",
+            "COHORT_SYNC_PORT_8080_TCP_PROTO", "tcp", "COHORT_SYNC_PORT_8080_TCP_PORT", "8080",
+            "COHORT_SYNC_PORT_8080_TCP_ADDR", "10.0.0.1", "COHORT_SYNC_METRICS_SERVICE_HOST", "10.0.0.2",
+            "COHORT_SYNC_METRICS_PORT", "tcp://10.0.0.2:9090"));
         env.put("COHORT_SYNC_HTTP_PORT", "9000");
 
         final CohortSyncConfig config = CohortSyncConfig.from(ConfigLayers.withDefaults(CohortSyncConfig.defaults(),
@@ -107,6 +108,8 @@ class CohortSyncConfigTest {
 
         assertThat(config.summary()).contains("http.port=9000 (environment COHORT_SYNC_HTTP_PORT)");
         assertThat(environmentError("COHORT_SYNC_HTTP_PROT")).contains("did you mean 'COHORT_SYNC_HTTP_PORT'");
+        // A bare <SERVICE>_PORT is a link only with a link's value: a misspelt setting may end in _PORT too.
+        assertThat(environmentError("COHORT_SYNC_EMBEDED_PORT")).contains("did you mean 'COHORT_SYNC_EMBEDDED_PORT'");
     }
 
     /**
