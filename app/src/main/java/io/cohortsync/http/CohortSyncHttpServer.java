@@ -4,6 +4,7 @@ import io.cohortsync.avro.SyncType;
 import io.cohortsync.config.AccountSettings;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.metrics.CohortSyncMetrics;
+import io.cohortsync.runtime.Causes;
 import io.cohortsync.topology.Topics;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
@@ -267,10 +268,7 @@ public final class CohortSyncHttpServer implements AutoCloseable {
     }
 
     private static String rootMessage(final Throwable error) {
-        Throwable root = error;
-        while (root.getCause() != null) {
-            root = root.getCause();
-        }
-        return root.getMessage();
+        final List<Throwable> chain = Causes.chain(error);
+        return chain.get(chain.size() - 1).getMessage();
     }
 }

@@ -119,7 +119,7 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
     /** The deepest message in the cause chain: Kafka's own, not its wrappers'. */
     private static String messageOf(final Throwable error) {
         String message = "";
-        for (Throwable cause = error; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+        for (final Throwable cause : Causes.chain(error)) {
             if (cause.getMessage() != null) {
                 message = cause.getMessage();
             }
@@ -143,15 +143,8 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
 
     /** The registry outage somewhere in the cause chain, if that is what failed. */
     static Optional<SchemaRegistryUnavailableException> registryOutage(final Throwable error) {
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-            if (cause instanceof SchemaRegistryUnavailableException outage) {
-                return Optional.of(outage);
-            }
-            if (cause.getCause() == cause) {
-                break;
-            }
-        }
-        return Optional.empty();
+        return Causes.chain(error).stream().filter(SchemaRegistryUnavailableException.class::isInstance)
+            .map(SchemaRegistryUnavailableException.class::cast).findFirst();
     }
 
     /** Kafka Streams' own description of the failed record (task, processor, topic, partition, offset), if any. */

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
@@ -63,5 +64,18 @@ class StreamThreadFailuresTest {
             .isEqualTo(StreamThreadExceptionResponse.SHUTDOWN_CLIENT);
         assertThat(log.list).singleElement().extracting(ILoggingEvent::getFormattedMessage).asString()
             .contains("app-ingest-message-ids-changelog has invalid partitions", "is stopping", "partition count");
+    }
+
+    /** Throwable refuses only itself as its cause; two that cause each other must not hold the stream thread. */
+    @Test
+    void aCauseChainThatLoopsIsReadOnce() {
+        final StreamThreadFailures failures = new StreamThreadFailures(new CountDownLatch(1));
+        final IllegalStateException outer = new IllegalStateException("outer");
+        final IllegalStateException inner = new IllegalStateException("inner", outer);
+        outer.initCause(inner);
+
+        assertThat(failures.handle(outer)).isEqualTo(StreamThreadExceptionResponse.REPLACE_THREAD);
+        assertThat(Causes.chain(outer)).containsExactly(outer, inner);
+        assertThat(Causes.has(outer, IOException.class)).isFalse();
     }
 }
