@@ -14,8 +14,6 @@ import io.cohortsync.internal.ResolvedMember;
 import io.cohortsync.internal.SegmentStats;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -36,19 +34,7 @@ import static io.cohortsync.topology.TopologyFixture.withIdentityAndDevice;
 import static io.cohortsync.topology.TopologyFixture.withUserId;
 import static org.assertj.core.api.Assertions.assertThat;
 
-class CohortImportTopologyTest {
-
-    private TopologyFixture fx;
-
-    @BeforeEach
-    void start() throws Exception {
-        fx = new TopologyFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fx.close();
-    }
+class CohortImportTopologyTest extends TopologyDriverTest {
 
     @Test
     void seedScenario1_identityDifferingOnlyInCaseMatchesTheExistingProfile() {
@@ -461,8 +447,7 @@ class CohortImportTopologyTest {
      */
     @Test
     void expiredMarkersAreSweptASliceAMinuteAndMembersStay() throws Exception {
-        fx.close();
-        fx = new TopologyFixture(Map.of("membership.marker-retention", "1d"));
+        restartWith(Map.of("membership.marker-retention", "1d"));
         fx.profile("ct", "obj-1", "alice");
         fx.request(batch("ct", "c1", "VIP", "m0", 1_000, ADD, withIdentity("alice")));
         final int markers = 25_000;
@@ -488,8 +473,7 @@ class CohortImportTopologyTest {
     /** Message ids are swept a slice a minute too; one past its retention is a new batch again. */
     @Test
     void aMessageIdIsForgottenAfterItsRetention() throws Exception {
-        fx.close();
-        fx = new TopologyFixture(Map.of("ingest.message-id-retention", "1d"));
+        restartWith(Map.of("ingest.message-id-retention", "1d"));
         fx.profile("ct", "obj-1", "alice");
         fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
         fx.request(batch("ct", "c1", "VIP", "m1", 1_000, ADD, withIdentity("alice")));
@@ -668,9 +652,8 @@ class CohortImportTopologyTest {
 
     @Test
     void aBatchOfLongIdentifiersIsCutIntoChunksThatFitTheRecordLimit() throws Exception {
-        fx.close();
         final int maxRecordBytes = 64 * 1024;
-        fx = new TopologyFixture(Map.of("ingest.max-record-bytes", String.valueOf(maxRecordBytes)));
+        restartWith(Map.of("ingest.max-record-bytes", String.valueOf(maxRecordBytes)));
         final Member[] members = new Member[50];
         for (int i = 0; i < members.length; i++) {
             members[i] = withIdentity(String.format(Locale.ROOT, "%04d", i) + "i".repeat(1_000));

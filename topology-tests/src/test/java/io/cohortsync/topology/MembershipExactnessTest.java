@@ -10,8 +10,6 @@ import io.cohortsync.internal.ResolvedMember;
 import io.cohortsync.internal.SegmentStats;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -37,19 +35,7 @@ import static org.assertj.core.api.Assertions.tuple;
  * Adversarial cases of ARCHITECTURE section 5: exactly one Added/Removed per real change, whatever the batches repeat,
  * reorder or race. Each asserts the exact events (profile and Action), the reports and the segment's statistics.
  */
-class MembershipExactnessTest {
-
-    private TopologyFixture fx;
-
-    @BeforeEach
-    void start() throws Exception {
-        fx = new TopologyFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fx.close();
-    }
+class MembershipExactnessTest extends TopologyDriverTest {
 
     /** One profile named three ways in one batch (two spellings of its identity, its CleverTap ID): one change. */
     @Test
@@ -269,8 +255,7 @@ class MembershipExactnessTest {
     /** Markers swept by the wall clock while a batch is mid-flight: members stay, nothing is emitted twice. */
     @Test
     void aSweepWhileABatchIsMidFlightLosesNoMemberAndRepeatsNoEvent() throws Exception {
-        fx.close();
-        fx = new TopologyFixture(Map.of("membership.marker-retention", "1d", "ingest.message-id-retention", "1d"));
+        restartWith(Map.of("membership.marker-retention", "1d", "ingest.message-id-retention", "1d"));
         final BatchInfo add = new BatchInfo("ct", "c1", "VIP", "b1", 1_000L, "ADD", "HOURLY");
         fx.batchHeader(new BatchOpened(add, false, 3, 3, Map.of()));
         fx.resolvedChunk(chunk(add, "obj-1"));
@@ -287,8 +272,7 @@ class MembershipExactnessTest {
     /** A retry of an old batch after its messageId expired, but within the marker retention, stays stale. */
     @Test
     void aBatchRetriedAfterItsMessageIdExpiredIsStaleBehindANewerRemove() throws Exception {
-        fx.close();
-        fx = new TopologyFixture(Map.of("ingest.message-id-retention", "1d"));
+        restartWith(Map.of("ingest.message-id-retention", "1d"));
         final long now = System.currentTimeMillis();
         fx.profile("ct", "obj-1", "alice");
         fx.request(batch("ct", "c1", "VIP", "m1", now - 60_000, ADD, withIdentity("alice")));

@@ -8,8 +8,6 @@ import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.config.ImportSettings;
 import io.cohortsync.sample.SampleDataset;
 import org.apache.kafka.streams.KeyValue;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -21,21 +19,9 @@ import java.util.stream.Collectors;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** produce-sample's data through the real topology: each style of account gets the outcomes its policy can give. */
-class SampleDatasetTopologyTest {
+class SampleDatasetTopologyTest extends TopologyDriverTest {
 
     private static final int USERS = 300;
-
-    private TopologyFixture fx;
-
-    @BeforeEach
-    void start() throws Exception {
-        fx = new TopologyFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fx.close();
-    }
 
     @Test
     void aBrazeStyleSampleIsMatchedByEachIdentifierAndYieldsPartnerSyncEvents() {
