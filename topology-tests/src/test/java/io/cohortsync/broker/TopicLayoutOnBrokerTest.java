@@ -26,6 +26,7 @@ import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Topics that exist before cohort-sync starts. Those keyed by profile ({@code profiles}, {@code partner-sync},
@@ -138,11 +139,8 @@ class TopicLayoutOnBrokerTest {
             assertThat(service.awaitRunning(Duration.ofMinutes(2))).isTrue();
             expandRequestsTo(8);
 
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (service.streams().state() != KafkaStreams.State.ERROR && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
-            assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.ERROR);
+            await("Kafka Streams in ERROR").atMost(Duration.ofSeconds(60))
+                .untilAsserted(() -> assertThat(service.streams().state()).isEqualTo(KafkaStreams.State.ERROR));
         }
     }
 
