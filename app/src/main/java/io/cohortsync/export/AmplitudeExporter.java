@@ -226,6 +226,10 @@ public final class AmplitudeExporter implements AutoCloseable {
                 backpressure.apply();
                 maintain(System.nanoTime());
             }
+            if (halted) {
+                // A halt that lands between the last check and the loop's condition must not commit either.
+                return;
+            }
             finishInFlight();
             offsets.commitAllSync();
         } catch (final InterruptedException e) {
