@@ -20,6 +20,7 @@ import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
@@ -34,23 +35,27 @@ public final class EmbeddedRegistryServer implements AutoCloseable {
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
 
     private final HttpServer server;
+    private final ExecutorService executor;
     private final MockSchemaRegistry registry;
 
-    private EmbeddedRegistryServer(final HttpServer server, final MockSchemaRegistry registry) {
+    private EmbeddedRegistryServer(final HttpServer server, final ExecutorService executor,
+                                   final MockSchemaRegistry registry) {
         this.server = server;
+        this.executor = executor;
         this.registry = registry;
     }
 
     public static EmbeddedRegistryServer start(final String mockScope, final int port) throws IOException {
         final HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
-        final EmbeddedRegistryServer registryServer =
-            new EmbeddedRegistryServer(server, MockSchemaRegistry.scope(mockScope));
-        server.createContext("/", registryServer::handle);
-        server.setExecutor(Executors.newFixedThreadPool(2, runnable -> {
+        final ExecutorService executor = Executors.newFixedThreadPool(2, runnable -> {
             final Thread thread = new Thread(runnable, "embedded-registry");
             thread.setDaemon(true);
             return thread;
-        }));
+        });
+        final EmbeddedRegistryServer registryServer =
+            new EmbeddedRegistryServer(server, executor, MockSchemaRegistry.scope(mockScope));
+        server.createContext("/", registryServer::handle);
+        server.setExecutor(executor);
         server.start();
         LOG.info("Embedded schema registry (in-memory, Confluent REST API) at {}", registryServer.url());
         return registryServer;
@@ -63,6 +68,8 @@ public final class EmbeddedRegistryServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        // HttpServer.stop leaves an executor given to it running, and a fixed pool's threads never time out.
+        executor.shutdownNow();
     }
 
     private void handle(final HttpExchange exchange) throws IOException {
