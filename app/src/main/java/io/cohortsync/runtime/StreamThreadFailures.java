@@ -1,6 +1,7 @@
 package io.cohortsync.runtime;
 
 import io.cohortsync.serde.SchemaRegistryUnavailableException;
+import io.cohortsync.topology.StateFormatException;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
 import org.apache.kafka.streams.errors.LogAndFailProcessingExceptionHandler;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -71,6 +72,10 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
         if (internalTopicOfTheWrongSize(error)) {
             return stopForGood(error);
         }
+        final Optional<StateFormatException> otherVersionsState = stateFormat(error);
+        if (otherVersionsState.isPresent()) {
+            return stopOnOtherVersionsState(otherVersionsState.get());
+        }
         final Optional<SchemaRegistryUnavailableException> outage = registryOutage(error);
         if (outage.isEmpty()) {
             // Transient failures (a broker restart, a fenced producer) must not stop the service either.
@@ -110,6 +115,23 @@ public final class StreamThreadFailures implements StreamsUncaughtExceptionHandl
             + "application ran (README, \"Scaling and partition counts\"), which retrying cannot fix, so Kafka Streams "
             + "is stopping (ERROR: /health/live answers 503 and `run` exits 1)", messageOf(error));
         return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    }
+
+    /**
+     * A store value or repartition record in another format: state written by another cohort-sync version (an upgrade
+     * that changed a format, or a rollback). Every retry of the record fails the same way, and the stream thread holds
+     * every partition it owns meanwhile, while the state still says RUNNING; stopping makes it visible.
+     */
+    private static StreamThreadExceptionResponse stopOnOtherVersionsState(final StateFormatException error) {
+        LOG.error("Kafka Streams is stopping: {}. Retrying cannot fix this (ERROR: /health/live answers 503 and `run` "
+            + "exits 1); the partitions it owns would otherwise wait forever while the service reports RUNNING",
+            error.getMessage());
+        return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    }
+
+    static Optional<StateFormatException> stateFormat(final Throwable error) {
+        return Causes.chain(error).stream().filter(StateFormatException.class::isInstance)
+            .map(StateFormatException.class::cast).findFirst();
     }
 
     static boolean internalTopicOfTheWrongSize(final Throwable error) {

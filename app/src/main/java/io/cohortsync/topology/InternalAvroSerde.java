@@ -84,7 +84,7 @@ public final class InternalAvroSerde<T extends SpecificRecord> implements Serde<
 
     private T read(final String topic, final byte[] bytes) {
         if (bytes.length == 0 || bytes[0] != format) {
-            throw new SerializationException("internal " + type.getSimpleName() + " on " + topic + " has format "
+            throw new StateFormatException("internal " + type.getSimpleName() + " on " + topic + " has format "
                 + (bytes.length == 0 ? "none" : bytes[0]) + ", not " + format + ": the state was written by another "
                 + "cohort-sync version; start from an empty state (README, Design notes: state formats)");
         }

@@ -3,6 +3,8 @@ package io.cohortsync.runtime;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.cohortsync.internal.IndexOwners;
+import io.cohortsync.topology.InternalAvroSerde;
 import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.junit.jupiter.api.AfterEach;
@@ -12,9 +14,11 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 class StreamThreadFailuresTest {
 
@@ -64,6 +68,22 @@ class StreamThreadFailuresTest {
             .isEqualTo(StreamThreadExceptionResponse.SHUTDOWN_CLIENT);
         assertThat(log.list).singleElement().extracting(ILoggingEvent::getFormattedMessage).asString()
             .contains("app-ingest-message-ids-changelog has invalid partitions", "is stopping", "partition count");
+    }
+
+    /** State another cohort-sync version wrote fails every retry the same way: the service stops, saying so. */
+    @Test
+    void stateInAnotherFormatStopsTheClientInsteadOfReplacingItsThreadForever() {
+        final StreamThreadFailures failures = new StreamThreadFailures(new CountDownLatch(1));
+        final byte[] formatOne = InternalAvroSerde.of(IndexOwners.class).serializer()
+            .serialize("t", new IndexOwners(List.of(), 0));
+        final Throwable refused = catchThrowable(() -> InternalAvroSerde.of(IndexOwners.class, 2).deserializer()
+            .deserialize("app-identity-index-changelog", formatOne));
+
+        assertThat(failures.handle(new StreamsException("Exception caught in process. taskId=1_0", refused)))
+            .isEqualTo(StreamThreadExceptionResponse.SHUTDOWN_CLIENT);
+        assertThat(log.list).singleElement().extracting(ILoggingEvent::getFormattedMessage).asString()
+            .contains("Kafka Streams is stopping", "app-identity-index-changelog has format 1, not 2",
+                "another cohort-sync version", "Retrying cannot fix this");
     }
 
     /** Throwable refuses only itself as its cause; two that cause each other must not hold the stream thread. */
