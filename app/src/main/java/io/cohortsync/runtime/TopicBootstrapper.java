@@ -55,6 +55,7 @@ public final class TopicBootstrapper {
             create(admin, missing);
             requireProfileCoPartitioning(admin, topics);
             requireRoomForDeadLetters(admin, topics, maxRecordBytes);
+            requireRoomForRequests(admin, topics, maxRecordBytes);
             return null;
         });
     }
@@ -71,6 +72,7 @@ public final class TopicBootstrapper {
         ask("describe cohort-sync's topics", () -> {
             requireProfileCoPartitioning(admin, topics);
             requireRoomForDeadLetters(admin, topics, maxRecordBytes);
+            requireRoomForRequests(admin, topics, maxRecordBytes);
             return null;
         });
     }
@@ -99,27 +101,45 @@ public final class TopicBootstrapper {
      */
     private static void requireRoomForDeadLetters(final Admin admin, final Topics topics, final int maxRecordBytes)
         throws InterruptedException, ExecutionException, TimeoutException {
-        final ConfigResource dlq = new ConfigResource(ConfigResource.Type.TOPIC, topics.deadLetters.name());
-        final int needed = maxMessageBytes(maxRecordBytes);
-        describeOnceVisible(admin, List.of(dlq.name()));
+        requireMaxMessageBytes(admin, topics.deadLetters.name(), maxMessageBytes(maxRecordBytes),
+            "a dead letter of the largest record cohort-sync accepts (ingest.max-record-bytes=" + maxRecordBytes + ")");
+    }
+
+    /**
+     * The webhook and {@code produce} write request records of up to {@code ingest.max-record-bytes}. Existing topics
+     * keep the limit they were created with: after that setting was raised, a record between the two limits would be
+     * refused on every retry (a webhook call answered 503 forever), though the same call fitted before the change.
+     * The same room as the topics cohort-sync creates: a record batch adds its key, headers and framing to the value.
+     */
+    private static void requireRoomForRequests(final Admin admin, final Topics topics, final int maxRecordBytes)
+        throws InterruptedException, ExecutionException, TimeoutException {
+        requireMaxMessageBytes(admin, topics.requests.name(), maxMessageBytes(maxRecordBytes),
+            "a request record of ingest.max-record-bytes=" + maxRecordBytes + " (the webhook's and produce's largest), "
+                + "with its key, headers and batch framing,");
+    }
+
+    private static void requireMaxMessageBytes(final Admin admin, final String topic, final int needed,
+                                               final String what)
+        throws InterruptedException, ExecutionException, TimeoutException {
+        final ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        describeOnceVisible(admin, List.of(topic));
         final ConfigEntry entry;
         try {
-            entry = admin.describeConfigs(List.of(dlq)).all().get(30, TimeUnit.SECONDS).get(dlq)
+            entry = admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource)
                 .get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
         } catch (final ExecutionException e) {
             if (e.getCause() instanceof AuthorizationException) {
                 LOG.warn("Cannot check {}'s {} (no DescribeConfigs permission on it): make sure it is at least {}",
-                    dlq.name(), TopicConfig.MAX_MESSAGE_BYTES_CONFIG, needed);
+                    topic, TopicConfig.MAX_MESSAGE_BYTES_CONFIG, needed);
                 return;
             }
             throw e;
         }
         if (entry != null && entry.value() != null && Long.parseLong(entry.value()) < needed) {
-            throw new StartupException("topic " + topics.deadLetters.name() + " has " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG
-                + "=" + entry.value() + ", but a dead letter of the largest record cohort-sync accepts "
-                + "(ingest.max-record-bytes=" + maxRecordBytes + ") needs " + needed + ": raise it (kafka-configs.sh "
-                + "--alter --entity-type topics --entity-name " + topics.deadLetters.name() + " --add-config "
-                + TopicConfig.MAX_MESSAGE_BYTES_CONFIG + "=" + needed + ") or lower ingest.max-record-bytes", null);
+            throw new StartupException("topic " + topic + " has " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG + "="
+                + entry.value() + ", but " + what + " needs " + needed + ": raise it (kafka-configs.sh --alter "
+                + "--entity-type topics --entity-name " + topic + " --add-config " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG
+                + "=" + needed + ") or lower ingest.max-record-bytes", null);
         }
     }
 

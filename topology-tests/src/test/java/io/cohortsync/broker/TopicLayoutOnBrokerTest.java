@@ -3,24 +3,16 @@ package io.cohortsync.broker;
 import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.runtime.CohortSyncService;
 import io.cohortsync.runtime.StartupException;
-import io.cohortsync.serde.MockSchemaRegistry;
-import io.cohortsync.testing.KafkaTestCluster;
+import io.cohortsync.runtime.TopicBootstrapper;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.streams.KafkaStreams;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
@@ -34,35 +26,11 @@ import static org.awaitility.Awaitility.await;
  * cohort-sync creates the missing ones to match the platform's existing {@code profiles}, and refuses to start on a
  * mismatch it cannot fix. So it does on a dead-letter topic too small for the letters it may have to write.
  */
-class TopicLayoutOnBrokerTest {
+class TopicLayoutOnBrokerTest extends ServiceOnBrokerTest {
 
-    private static KafkaTestCluster kafka;
-
-    @TempDir
-    Path stateDir;
-
-    private String appId;
-    private String prefix;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = KafkaTestCluster.start();
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        kafka.close();
-    }
-
-    @BeforeEach
-    void names() {
-        appId = "layout-" + UUID.randomUUID().toString().substring(0, 8);
-        prefix = appId + ".";
-    }
-
-    @AfterEach
-    void dropRegistry() {
-        MockSchemaRegistry.drop(appId);
+    @Override
+    String appIdPrefix() {
+        return "layout";
     }
 
     @Test
@@ -111,6 +79,26 @@ class TopicLayoutOnBrokerTest {
             .hasMessageContaining("--add-config max.message.bytes=");
     }
 
+    /**
+     * Existing topics keep the max.message.bytes they were created with. After ingest.max-record-bytes is raised, the
+     * webhook would write request records the requests topic refuses (503 on every retry of a call that fitted
+     * before): the start names the topic, as it does the dead-letter topic.
+     */
+    @Test
+    void aRaisedRecordLimitFailsTheStartWhileTheRequestsTopicKeepsTheOldOne() {
+        final int raised = 16 * 1024 * 1024;
+        kafka.createTopics(Map.of(prefix + "requests", 4), Map.of("max.message.bytes",
+            String.valueOf(TopicBootstrapper.maxMessageBytes(8 * 1024 * 1024))));
+        kafka.createTopics(Map.of(prefix + "dlq", 1), Map.of("max.message.bytes",
+            String.valueOf(TopicBootstrapper.maxMessageBytes(raised))));
+
+        assertThatThrownBy(() -> CohortSyncService.start(config(Map.of("ingest.max-record-bytes",
+            String.valueOf(raised)))).close())
+            .isInstanceOf(StartupException.class)
+            .hasMessageContaining(prefix + "requests has max.message.bytes=8454144")
+            .hasMessageContaining("--add-config max.message.bytes=" + TopicBootstrapper.maxMessageBytes(raised));
+    }
+
     @Test
     void aRequestsTopicExpandedAfterItWasUsedFailsTheStart() throws Exception {
         runOnce(config());
@@ -153,29 +141,6 @@ class TopicLayoutOnBrokerTest {
     private void expandRequestsTo(final int partitions) throws Exception {
         kafka.admin().createPartitions(Map.of(prefix + "requests", NewPartitions.increaseTo(partitions))).all()
             .get(30, TimeUnit.SECONDS);
-    }
-
-    private CohortSyncConfig config() {
-        return config(Map.of());
-    }
-
-    private CohortSyncConfig config(final Map<String, String> overrides) {
-        final Map<String, String> settings = new LinkedHashMap<>(Map.of(
-            "kafka.bootstrap-servers", kafka.bootstrapServers(),
-            "schema-registry.url", "mock://" + appId,
-            "application-id", appId,
-            "topic-prefix", prefix,
-            "topology.partitions", "4",
-            "topics.replication-factor", "1",
-            "state-dir", stateDir.toString(),
-            "http.port", "0"));
-        settings.putAll(overrides);
-        return CohortSyncConfig.of(settings, """
-            accounts:
-              ct:
-                import:
-                  policy: CREATE_UNMATCHED
-            """);
     }
 
     private Map<String, Integer> partitionCounts(final List<String> names) throws Exception {
