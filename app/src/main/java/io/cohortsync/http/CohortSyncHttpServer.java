@@ -96,6 +96,14 @@ public final class CohortSyncHttpServer implements AutoCloseable {
     }
 
     /**
+     * Lets the webhook write to Kafka: call once the topics are checked or created. Until then it answers a retryable
+     * 503, so a call that arrives while the service starts cannot create the requests topic with the broker's defaults.
+     */
+    public void openIngest() {
+        producer.open();
+    }
+
+    /**
      * Makes liveness follow the Amplitude exporter too: {@code failure} answers the error that stopped its loop, or
      * null. A stopped exporter does not come back on its own, so the process is no longer live.
      */

@@ -49,6 +49,8 @@ final class RequestProducer implements AutoCloseable {
     private final SplitBatchProducers splitProducers;
     private final int maxRecordBytes;
     private final Duration ackTimeout;
+    /** Set by {@link #open} once the service has checked or created its topics; nothing is written before. */
+    private volatile boolean open;
 
     RequestProducer(final CohortSyncConfig config, final String bootstrapServers,
                     final Topic<String, CohortSyncRequest> topic, final MeterRegistry registry) {
@@ -81,10 +83,23 @@ final class RequestProducer implements AutoCloseable {
     }
 
     /**
+     * Lets batches through: the requests topic now exists as configured. A write before that, on a broker with
+     * {@code auto.create.topics.enable} (Kafka's default), would create it with the broker's partition count and
+     * replication factor, and the service's topic check leaves existing topics alone.
+     */
+    void open() {
+        open = true;
+    }
+
+    /**
      * Serialises every record first (so a too-large part is a 413 before anything is written), then sends: one
-     * record as it is, several in one transaction.
+     * record as it is, several in one transaction. Before {@link #open}: a retryable 503, nothing written.
      */
     void sendAll(final String key, final List<CohortSyncRequest> records) {
+        if (!open) {
+            throw HttpError.unavailable("cohort-sync is starting: its Kafka topics are not checked yet; nothing was "
+                + "accepted, please retry");
+        }
         final List<byte[]> values = new ArrayList<>(records.size());
         for (final CohortSyncRequest record : records) {
             values.add(serialize(record));

@@ -153,6 +153,8 @@ public final class CohortSyncService implements AutoCloseable {
             admin.close(ADMIN_CLOSE_TIMEOUT);
         }
         registerWrittenSchemas();
+        // The HTTP server has served since the constructor; the webhook writes only now that its topic is as configured.
+        http.openIngest();
         // Transient failures (a registry outage, a broker restart) must not stop the service: the thread is replaced,
         // and under exactly_once_v2 its open transaction is aborted and the records re-processed.
         streams.setUncaughtExceptionHandler(new StreamThreadFailures(closing));

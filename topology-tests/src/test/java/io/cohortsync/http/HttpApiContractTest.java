@@ -52,6 +52,8 @@ class HttpApiContractTest {
         metrics = CohortSyncMetrics.prometheus(config.accounts().keySet());
         server = CohortSyncHttpServer.start(config, Topics.create(config.topicPrefix(), config.serdeConfig()),
             "127.0.0.1:1", metrics);
+        // As the service does once its topics are checked: the webhook then waits on Kafka's acknowledgement.
+        server.openIngest();
         http = new HttpTestClient(server.port());
     }
 

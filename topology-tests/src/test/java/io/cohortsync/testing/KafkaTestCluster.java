@@ -46,9 +46,14 @@ public final class KafkaTestCluster implements AutoCloseable {
 
     /** Formats, starts and waits until the broker accepts clients (about 2 s). */
     public static KafkaTestCluster start() {
+        return start(Map.of());
+    }
+
+    /** As {@link #start()}, with broker settings that differ from the single-node ones (a broker default under test). */
+    public static KafkaTestCluster start(final Map<String, String> brokerOverrides) {
         KafkaClusterTestKit kit = null;
         try {
-            kit = build();
+            kit = build(brokerOverrides);
             kit.format();
             kit.startup();
             kit.waitForReadyBrokers();
@@ -132,7 +137,7 @@ public final class KafkaTestCluster implements AutoCloseable {
         closeQuietly(kit);
     }
 
-    private static KafkaClusterTestKit build() throws Exception {
+    private static KafkaClusterTestKit build(final Map<String, String> brokerOverrides) throws Exception {
         final TestKitNodes nodes = new TestKitNodes.Builder(productionBootstrapMetadata())
                 .setCombined(true)
                 .setNumBrokerNodes(1)
@@ -140,6 +145,7 @@ public final class KafkaTestCluster implements AutoCloseable {
                 .build();
         final KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes);
         singleNodeConfig().forEach(builder::setConfigProp);
+        brokerOverrides.forEach(builder::setConfigProp);
         return builder.build();
     }
 
