@@ -110,7 +110,7 @@ public final class CohortSyncService implements AutoCloseable {
             try {
                 service.startStreams();
             } catch (final RuntimeException e) {
-                closeQuietly(service.http, service.streams);
+                service.abandonStart();
                 throw e;
             }
             return service;
@@ -121,6 +121,15 @@ public final class CohortSyncService implements AutoCloseable {
             closeEmbedded(config, registryServer, broker);
             throw e;
         }
+    }
+
+    /**
+     * After {@link #startStreams} failed: what the constructor made stops too, the Kafka Streams metrics binder
+     * included, whose refresh thread would otherwise run for the life of the JVM.
+     */
+    private void abandonStart() {
+        closeQuietly(http, streams);
+        streamsMetrics.close();
     }
 
     /** After a failed start: the embedded parts stop, and their connection file goes, so no client waits on them. */
