@@ -5,6 +5,7 @@ import io.cohortsync.deadletter.DeadLetterRouting;
 import io.cohortsync.internal.IndexOwners;
 import io.cohortsync.internal.IndexUpdate;
 import io.cohortsync.internal.LookupChunk;
+import io.cohortsync.internal.ParkedLookups;
 import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.topology.InternalAvroSerde;
 import io.cohortsync.topology.Topics;
@@ -15,6 +16,8 @@ import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.Stores;
 
+import java.util.function.BooleanSupplier;
+
 /**
  * Two sub-topologies: the profile table, which derives identity-index updates from {@code cohort-sync.profiles};
  * and identity resolution, which owns the identity index and resolves (or creates) the profile of every member.
@@ -23,6 +26,7 @@ public final class IdentityTopology {
 
     public static final String PROFILES_STORE = "identity-profiles";
     public static final String INDEX_STORE = "identity-index";
+    public static final String HELD_LOOKUPS_STORE = "identity-held-lookups";
     public static final String INDEX_UPDATES_TOPIC = "identity-index-updates";
     public static final String RESOLVED_TOPIC = "resolved-members";
     /** The index's value format: 2 since it lists every owner of a key (it held one profile in format 1). */
@@ -31,16 +35,22 @@ public final class IdentityTopology {
     private IdentityTopology() {
     }
 
-    /** Adds both sub-topologies; returns the resolved chunks, repartitioned by segment. */
+    /**
+     * Adds both sub-topologies; returns the resolved chunks, repartitioned by segment. Lookups are held until
+     * {@code profilesLoaded} (see {@link MemberResolveProcessor}).
+     */
     public static KStream<String, ResolvedChunk> addTo(final StreamsBuilder builder, final Topics topics,
                                                        final KStream<String, LookupChunk> lookups,
-                                                       final int partitions, final int maxRecordBytes) {
+                                                       final int partitions, final int maxRecordBytes,
+                                                       final BooleanSupplier profilesLoaded) {
         final KStream<String, IndexUpdate> indexUpdates = addProfileTable(builder, topics, partitions, maxRecordBytes);
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(INDEX_STORE),
             Serdes.String(), InternalAvroSerde.of(IndexOwners.class, INDEX_FORMAT)));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HELD_LOOKUPS_STORE),
+            Serdes.Long(), InternalAvroSerde.of(ParkedLookups.class)));
         indexUpdates.process(IndexUpdateProcessor::new, Named.as("identity-apply-index-updates"), INDEX_STORE);
-        final KStream<String, Object> outputs =
-            lookups.process(MemberResolveProcessor::new, Named.as("identity-resolve-members"), INDEX_STORE);
+        final KStream<String, Object> outputs = lookups.process(() -> new MemberResolveProcessor(profilesLoaded),
+            Named.as("identity-resolve-members"), INDEX_STORE, HELD_LOOKUPS_STORE);
         outputs.filter((key, value) -> value instanceof Profile, Named.as("identity-created-profiles"))
             .mapValues(value -> (Profile) value, Named.as("identity-as-profile"))
             .to(topics.profiles.name(), topics.profiles.produced("identity-profiles-sink"));

@@ -10,39 +10,74 @@ import io.cohortsync.internal.Resolution;
 import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.internal.ResolvedMember;
 import io.cohortsync.ingest.RequestRules;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /**
  * Resolves a chunk of lookups against this partition's identity index. A missing profile is created when the
  * account allows it: its index entry is written at once, so a second member with the same key, in this batch or any
  * other, finds it; and the profile goes to the profiles topic, its header naming the key already indexed.
+ *
+ * <p>Until {@code profilesLoaded} says the profile table has read the profiles that were on the profiles topic when
+ * the service started, chunks are held in order instead: resolved against a half-loaded index, a member whose
+ * profile is further down the topic would get a second profile (a first start, or a restart after the platform wrote
+ * many profiles). They are resolved, oldest first, once it has.
  */
 final class MemberResolveProcessor implements Processor<String, LookupChunk, String, Object> {
 
+    /** How often held chunks are looked at, and how many members one look resolves at most. */
+    static final Duration RELEASE_INTERVAL = Duration.ofMillis(200);
+    static final int RELEASE_MAX_MEMBERS = 10_000;
+
+    private final BooleanSupplier profilesLoaded;
     private ProcessorContext<String, Object> context;
     private IdentityIndex index;
+    private HeldLookups held;
+
+    MemberResolveProcessor(final BooleanSupplier profilesLoaded) {
+        this.profilesLoaded = profilesLoaded;
+    }
 
     @Override
     public void init(final ProcessorContext<String, Object> context) {
         this.context = context;
         this.index = new IdentityIndex(context.getStateStore(IdentityTopology.INDEX_STORE));
+        this.held = new HeldLookups(context.getStateStore(IdentityTopology.HELD_LOOKUPS_STORE));
+        context.schedule(RELEASE_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> releaseHeld());
     }
 
     @Override
     public void process(final Record<String, LookupChunk> record) {
-        final BatchInfo batch = record.value().getBatch();
-        final List<ResolvedMember> resolved = new ArrayList<>(record.value().getLookups().size());
-        for (final MemberLookup lookup : record.value().getLookups()) {
-            resolved.add(resolve(batch, lookup, record.timestamp()));
+        // Behind held chunks a chunk waits too, even once profiles are loaded: a batch never overtakes an older one.
+        if (!held.isEmpty() || !profilesLoaded.getAsBoolean()) {
+            held.hold(record.value(), record.timestamp());
+            return;
+        }
+        resolve(record.value(), record.timestamp());
+    }
+
+    private void releaseHeld() {
+        if (!held.isEmpty() && profilesLoaded.getAsBoolean()) {
+            held.release(RELEASE_MAX_MEMBERS, this::resolve);
+        }
+    }
+
+    private void resolve(final LookupChunk chunk, final long timestamp) {
+        final BatchInfo batch = chunk.getBatch();
+        final List<ResolvedMember> resolved = new ArrayList<>(chunk.getLookups().size());
+        for (final MemberLookup lookup : chunk.getLookups()) {
+            resolved.add(resolve(batch, lookup, timestamp));
         }
         context.forward(new Record<>(RequestRules.keyOf(batch.getAccountId(), batch.getCohortId()),
-            new ResolvedChunk(batch, resolved), record.timestamp()));
+            new ResolvedChunk(batch, resolved), timestamp));
     }
 
     private ResolvedMember resolve(final BatchInfo batch, final MemberLookup lookup, final long timestamp) {

@@ -5,6 +5,7 @@ import io.cohortsync.embedded.EmbeddedConnection;
 import io.cohortsync.embedded.EmbeddedKafkaBroker;
 import io.cohortsync.embedded.EmbeddedRegistryServer;
 import io.cohortsync.http.CohortSyncHttpServer;
+import io.cohortsync.identity.IdentityTopology;
 import io.cohortsync.metrics.CohortSyncMetrics;
 import io.cohortsync.serde.SchemaRegistryRefusedException;
 import io.cohortsync.serde.SchemaRegistryUnavailableException;
@@ -52,6 +53,7 @@ public final class CohortSyncService implements AutoCloseable {
     private final CohortSyncMetrics metrics;
     private final CohortSyncHttpServer http;
     private final KafkaStreamsMetrics streamsMetrics;
+    private final ProfileTableCatchUp profileCatchUp;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final CountDownLatch closing = new CountDownLatch(1);
     private volatile io.cohortsync.export.AmplitudeExporter exporter;
@@ -64,11 +66,13 @@ public final class CohortSyncService implements AutoCloseable {
         this.bootstrapServers = broker != null ? broker.bootstrapServers() : config.bootstrapServers();
         this.topics = Topics.create(config.topicPrefix(), config.serdeConfig());
         this.metrics = CohortSyncMetrics.prometheus(config.accounts().keySet());
+        this.profileCatchUp = new ProfileTableCatchUp(config.applicationId(), topics.profiles.name(),
+            config.applicationId() + "-" + IdentityTopology.INDEX_UPDATES_TOPIC + "-repartition", metrics.registry());
         // HTTP first: its bound port (http.port=0 picks one) is this instance's application.server.
         this.http = startHttp(config, topics, bootstrapServers, metrics);
         try {
             final Properties props = StreamsSettings.of(config, bootstrapServers, http.advertised());
-            final Topology topology = CohortSyncTopology.build(config, topics, props, metrics);
+            final Topology topology = CohortSyncTopology.build(config, topics, props, metrics, profileCatchUp);
             this.topologyDescription = topology.describe();
             LOG.debug("Topology:\n{}", topologyDescription);
             this.streams = new KafkaStreams(topology, props);
@@ -128,7 +132,8 @@ public final class CohortSyncService implements AutoCloseable {
      * included, whose refresh thread would otherwise run for the life of the JVM.
      */
     private void abandonStart() {
-        closeQuietly(http, streams);
+        closeQuietly(http, profileCatchUp);
+        streams.close(CLOSE_TIMEOUT);
         streamsMetrics.close();
     }
 
@@ -173,6 +178,7 @@ public final class CohortSyncService implements AutoCloseable {
                 stopped.countDown();
             }
         });
+        profileCatchUp.start(Admin.create(adminConfig()));
         LOG.info("Settings (later layers win: default, file, environment, flag):{}", config.summary());
         LOG.info("Starting cohort-sync: {} Kafka at {}, schema registry {}, topics {}*, processing {}",
             broker != null ? "embedded" : "external", bootstrapServers, describeRegistry(), config.topicPrefix(),
@@ -281,6 +287,7 @@ public final class CohortSyncService implements AutoCloseable {
         streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
             .withTimeout(CLOSE_TIMEOUT));
         streamsMetrics.close();
+        profileCatchUp.close();
         if (broker != null) {
             EmbeddedConnection.delete(config.embeddedDataDir());
         }

@@ -2,10 +2,8 @@ package io.cohortsync.runtime;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 
@@ -23,24 +21,46 @@ public final class ConsumerLag {
     private ConsumerLag() {
     }
 
-    /** Records the group has not yet committed past, over every partition of the topics (missing topics count 0). */
+    /** Records the group has not yet committed past, over every partition of the topics. */
     public static long of(final Admin admin, final String groupId, final Collection<String> topics)
+        throws ExecutionException, InterruptedException, TimeoutException {
+        return lag(committed(admin, groupId), ends(admin, topics));
+    }
+
+    /** Records before the committed offsets reach {@code ends} (a partition without an offset counts from 0). */
+    static long lag(final Map<TopicPartition, Long> committed, final Map<TopicPartition, Long> ends) {
+        long lag = 0;
+        for (final Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+            lag += Math.max(0, end.getValue() - committed.getOrDefault(end.getKey(), 0L));
+        }
+        return lag;
+    }
+
+    /** The topics' last stable offsets, per partition: what a read_committed consumer reaches. */
+    static Map<TopicPartition, Long> ends(final Admin admin, final Collection<String> topics)
         throws ExecutionException, InterruptedException, TimeoutException {
         final Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
         final Map<String, TopicDescription> described = admin.describeTopics(topics).allTopicNames()
             .get(10, TimeUnit.SECONDS);
         described.values().forEach(topic -> topic.partitions().forEach(p ->
             latest.put(new TopicPartition(topic.name(), p.partition()), OffsetSpec.latest())));
-        final Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin
-            .listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get(10, TimeUnit.SECONDS);
-        final Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
-            .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
-        long lag = 0;
-        for (final Map.Entry<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> end : ends.entrySet()) {
-            final OffsetAndMetadata position = committed.get(end.getKey());
-            lag += Math.max(0, end.getValue().offset() - (position == null ? 0 : position.offset()));
-        }
-        return lag;
+        final Map<TopicPartition, Long> ends = new HashMap<>();
+        admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
+            .get(10, TimeUnit.SECONDS).forEach((partition, info) -> ends.put(partition, info.offset()));
+        return ends;
+    }
+
+    /** The group's committed offsets, per partition that has one. */
+    static Map<TopicPartition, Long> committed(final Admin admin, final String groupId)
+        throws ExecutionException, InterruptedException, TimeoutException {
+        final Map<TopicPartition, Long> committed = new HashMap<>();
+        admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS)
+            .forEach((partition, offset) -> {
+                if (offset != null) {
+                    committed.put(partition, offset.offset());
+                }
+            });
+        return committed;
     }
 
     /** Waits until the group has caught up on the topics; false on timeout. */

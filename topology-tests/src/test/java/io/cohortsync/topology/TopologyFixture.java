@@ -18,6 +18,7 @@ import io.cohortsync.internal.IndexEntry;
 import io.cohortsync.internal.IndexOwners;
 import io.cohortsync.internal.SegmentStats;
 import io.cohortsync.membership.MembershipTopology;
+import io.cohortsync.metrics.CohortSyncMetrics;
 import io.cohortsync.runtime.StreamsSettings;
 import io.cohortsync.serde.MockSchemaRegistry;
 import io.cohortsync.testing.TestDirs;
@@ -37,6 +38,7 @@ import org.apache.kafka.streams.test.TestRecord;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -44,6 +46,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -81,16 +84,28 @@ final class TopologyFixture implements AutoCloseable {
     private final TestInputTopic<String, BatchOpened> batchHeaders;
 
     TopologyFixture(final Map<String, String> overrides) throws Exception {
+        this(overrides, ACCOUNTS);
+    }
+
+    /** With {@code accounts} (the config file's accounts section) instead of {@link #ACCOUNTS}. */
+    TopologyFixture(final Map<String, String> overrides, final String accounts) throws Exception {
+        this(overrides, accounts, () -> true);
+    }
+
+    /** With identity resolution holding lookups until {@code profilesLoaded} (the service's start-up gate). */
+    TopologyFixture(final Map<String, String> overrides, final String accounts, final BooleanSupplier profilesLoaded)
+        throws Exception {
         stateDir = TestDirs.create("cohort-sync-ttd");
         final Map<String, String> settings = new HashMap<>(Map.of(
             "kafka.bootstrap-servers", "unused:9092",
             "schema-registry.url", "mock://" + registryScope,
             "state-dir", stateDir.toString()));
         settings.putAll(overrides);
-        final CohortSyncConfig config = CohortSyncConfig.of(settings, ACCOUNTS);
+        final CohortSyncConfig config = CohortSyncConfig.of(settings, accounts);
         topics = Topics.create(config.topicPrefix(), config.serdeConfig());
         final Properties props = StreamsSettings.of(config, "unused:9092");
-        driver = new TopologyTestDriver(CohortSyncTopology.build(config, topics, props), props);
+        driver = new TopologyTestDriver(CohortSyncTopology.build(config, topics, props, CohortSyncMetrics.noop(),
+            profilesLoaded), props);
         requests = driver.createInputTopic(topics.requests.name(), new StringSerializer(),
             topics.requests.valueSerde().serializer());
         rawRequests = driver.createInputTopic(topics.requests.name(), new ByteArraySerializer(),
@@ -251,6 +266,31 @@ final class TopologyFixture implements AutoCloseable {
     SegmentStats segment(final String accountId, final String cohortId) {
         final KeyValueStore<String, SegmentStats> store = driver.getKeyValueStore(MembershipTopology.SEGMENTS_STORE);
         return store.get(accountId + "|" + cohortId);
+    }
+
+    /**
+     * Every entry of every store, by store name: what a restart on the same state directory (or a restore from the
+     * changelogs) would find. A TopologyTestDriver wipes its state directory when it closes.
+     */
+    Map<String, List<KeyValue<Object, Object>>> stateStores() {
+        final Map<String, List<KeyValue<Object, Object>>> stores = new TreeMap<>();
+        driver.getAllStateStores().keySet().forEach(name -> {
+            final KeyValueStore<Object, Object> store = driver.getKeyValueStore(name);
+            final List<KeyValue<Object, Object>> entries = new ArrayList<>();
+            try (KeyValueIterator<Object, Object> all = store.all()) {
+                all.forEachRemaining(entries::add);
+            }
+            stores.put(name, entries);
+        });
+        return stores;
+    }
+
+    /** Puts {@link #stateStores()} of another fixture into this one's stores, which must be empty. */
+    void restoreStateStores(final Map<String, List<KeyValue<Object, Object>>> stores) {
+        stores.forEach((name, entries) -> {
+            final KeyValueStore<Object, Object> store = driver.getKeyValueStore(name);
+            entries.forEach(entry -> store.put(entry.key, entry.value));
+        });
     }
 
     @Override

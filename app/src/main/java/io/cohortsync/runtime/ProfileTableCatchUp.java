@@ -1,0 +1,174 @@
+package io.cohortsync.runtime;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Says when the profile table has read every profile that was on the profiles topic when the service started, and
+ * the identity index every update they made: until then identity resolution holds its lookups.
+ *
+ * <p>Two steps, on the committed offsets of the application's group (the same for every instance): its offsets on
+ * the profiles topic reach that topic's ends as of the start; then its offsets on the index-update repartition topic
+ * reach that topic's ends as of the moment the first step held. Under exactly_once_v2 a committed profiles offset
+ * comes with the index updates it made, so the second step's ends cover them all.
+ */
+public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProfileTableCatchUp.class);
+    static final String WAITING_GAUGE = "cohort_sync_identity_waiting_for_profiles";
+    private static final Duration CHECK_INTERVAL = Duration.ofSeconds(1);
+    private static final Duration PROGRESS_LOG_INTERVAL = Duration.ofSeconds(10);
+    private static final Duration ADMIN_CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
+    private final String groupId;
+    private final String profilesTopic;
+    private final String indexUpdatesTopic;
+    private final ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        final Thread thread = new Thread(runnable, "cohort-sync-profile-catch-up");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private volatile boolean loaded;
+    private volatile Admin admin;
+    private Map<TopicPartition, Long> profileEnds;
+    private Map<TopicPartition, Long> indexUpdateEnds;
+    private long startNanos;
+    private long lastLogNanos;
+
+    public ProfileTableCatchUp(final String groupId, final String profilesTopic, final String indexUpdatesTopic,
+                               final MeterRegistry registry) {
+        this.groupId = groupId;
+        this.profilesTopic = profilesTopic;
+        this.indexUpdatesTopic = indexUpdatesTopic;
+        Gauge.builder(WAITING_GAUGE, this, catchUp -> catchUp.loaded ? 0 : 1)
+            .description("1 while identity resolution waits for the profile table to read the profiles that were on "
+                + "the profiles topic at start")
+            .register(registry);
+    }
+
+    @Override
+    public boolean getAsBoolean() {
+        return loaded;
+    }
+
+    /**
+     * Takes the profiles topic's ends now and checks once (a restart that finds the table caught up holds nothing);
+     * then checks every second on its own thread with {@code admin}, which it closes when done.
+     */
+    public void start(final Admin admin) {
+        this.admin = admin;
+        startNanos = System.nanoTime();
+        lastLogNanos = startNanos;
+        if (checkNow()) {
+            return;
+        }
+        LOG.info("Identity resolution waits until the profile table has read the profiles already on {}: a sync "
+            + "resolved before would not find the profiles further down and create second ones. Syncs arriving "
+            + "meanwhile are held, in order (gauge {} is 1)", profilesTopic, WAITING_GAUGE);
+        checker.scheduleWithFixedDelay(() -> {
+            if (checkNow()) {
+                checker.shutdown();
+            }
+        }, CHECK_INTERVAL.toMillis(), CHECK_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** One check; true, with the admin client closed, once the table has caught up. */
+    private boolean checkNow() {
+        try {
+            if (profileEnds == null) {
+                profileEnds = ConsumerLag.ends(admin, List.of(profilesTopic));
+            }
+            check();
+        } catch (final ExecutionException | TimeoutException | RuntimeException e) {
+            if (logDue()) {
+                LOG.warn("Could not read how far the profile table is yet ({}); syncs stay held, trying again every "
+                    + "second", e.toString());
+            }
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (loaded) {
+            admin.close(ADMIN_CLOSE_TIMEOUT);
+        }
+        return loaded;
+    }
+
+    private void check() throws ExecutionException, InterruptedException, TimeoutException {
+        final Map<TopicPartition, Long> committed = ConsumerLag.committed(admin, groupId);
+        final long profilesLeft = ConsumerLag.lag(committed, profileEnds);
+        if (profilesLeft > 0) {
+            logProgress("{} profile records on {} still to read", profilesLeft, profilesTopic);
+            return;
+        }
+        if (indexUpdateEnds == null) {
+            indexUpdateEnds = indexUpdateEnds();
+        }
+        final long updatesLeft = ConsumerLag.lag(committed, indexUpdateEnds);
+        if (updatesLeft > 0) {
+            logProgress("{} identity-index updates on {} still to apply", updatesLeft, indexUpdatesTopic);
+            return;
+        }
+        loaded = true;
+        final long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+        if (waitedMillis >= CHECK_INTERVAL.toMillis()) {
+            LOG.info("The profile table has read the profiles that were on {} at start (after {} s): identity "
+                + "resolution goes on, held syncs first", profilesTopic, waitedMillis / 1000);
+        }
+    }
+
+    /**
+     * None while the repartition topic does not exist: Kafka Streams creates it as it starts, before any profile was
+     * read, so it holds nothing yet.
+     */
+    private Map<TopicPartition, Long> indexUpdateEnds() throws ExecutionException, InterruptedException,
+        TimeoutException {
+        try {
+            return ConsumerLag.ends(admin, List.of(indexUpdatesTopic));
+        } catch (final ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return Map.of();
+            }
+            throw e;
+        }
+    }
+
+    private void logProgress(final String format, final long left, final String topic) {
+        if (logDue()) {
+            LOG.info("Identity resolution still waits for the profile table: " + format, left, topic);
+        }
+    }
+
+    private boolean logDue() {
+        final long now = System.nanoTime();
+        if (now - lastLogNanos < PROGRESS_LOG_INTERVAL.toNanos()) {
+            return false;
+        }
+        lastLogNanos = now;
+        return true;
+    }
+
+    @Override
+    public void close() {
+        checker.shutdownNow();
+        final Admin started = admin;
+        if (started != null) {
+            // Closing twice (also done once loaded) is harmless.
+            started.close(ADMIN_CLOSE_TIMEOUT);
+        }
+    }
+}
