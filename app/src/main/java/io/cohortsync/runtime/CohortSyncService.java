@@ -178,7 +178,7 @@ public final class CohortSyncService implements AutoCloseable {
                 stopped.countDown();
             }
         });
-        profileCatchUp.start(Admin.create(adminConfig()));
+        profileCatchUp.start(adminConfig());
         LOG.info("Settings (later layers win: default, file, environment, flag):{}", config.summary());
         LOG.info("Starting cohort-sync: {} Kafka at {}, schema registry {}, topics {}*, processing {}",
             broker != null ? "embedded" : "external", bootstrapServers, describeRegistry(), config.topicPrefix(),

@@ -9,6 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -25,7 +26,9 @@ import java.util.function.BooleanSupplier;
  * <p>Two steps, on the committed offsets of the application's group (the same for every instance): its offsets on
  * the profiles topic reach that topic's ends as of the start; then its offsets on the index-update repartition topic
  * reach that topic's ends as of the moment the first step held. Under exactly_once_v2 a committed profiles offset
- * comes with the index updates it made, so the second step's ends cover them all.
+ * comes with the index updates it made, so the second step's ends cover them all. A partition whose committed offset
+ * stays short of its end for a second is looked into ({@link ReadableRecordProbe}): Kafka Streams never commits past
+ * a rest that holds only aborted records and transaction markers, so such a rest counts as read.
  */
 public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable {
 
@@ -34,6 +37,7 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
     private static final Duration CHECK_INTERVAL = Duration.ofSeconds(1);
     private static final Duration PROGRESS_LOG_INTERVAL = Duration.ofSeconds(10);
     private static final Duration ADMIN_CLOSE_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
 
     private final String groupId;
     private final String profilesTopic;
@@ -45,6 +49,11 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
     });
     private volatile boolean loaded;
     private volatile Admin admin;
+    private volatile ReadableRecordProbe probe;
+    /** The committed offsets the previous check saw (null before the first): one that did not move is probed. */
+    private Map<TopicPartition, Long> previousCommitted;
+    /** Partitions whose rest was found unreadable, at the committed offset logged. */
+    private final Map<TopicPartition, Long> unreadableRests = new HashMap<>();
     private Map<TopicPartition, Long> profileEnds;
     private Map<TopicPartition, Long> indexUpdateEnds;
     private long startNanos;
@@ -68,10 +77,12 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
 
     /**
      * Takes the profiles topic's ends now and checks once (a restart that finds the table caught up holds nothing);
-     * then checks every second on its own thread with {@code admin}, which it closes when done.
+     * then checks every second on its own thread, with an admin client and a consumer made from {@code clientConfig}
+     * (bootstrap servers and security settings), which it closes when done.
      */
-    public void start(final Admin admin) {
-        this.admin = admin;
+    public void start(final Map<String, Object> clientConfig) {
+        this.admin = Admin.create(clientConfig);
+        this.probe = new ReadableRecordProbe(clientConfig, groupId + "-profile-catch-up");
         startNanos = System.nanoTime();
         lastLogNanos = startNanos;
         if (checkNow()) {
@@ -103,14 +114,16 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
             Thread.currentThread().interrupt();
         }
         if (loaded) {
-            admin.close(ADMIN_CLOSE_TIMEOUT);
+            closeClients();
         }
         return loaded;
     }
 
     private void check() throws ExecutionException, InterruptedException, TimeoutException {
         final Map<TopicPartition, Long> committed = ConsumerLag.committed(admin, groupId);
-        final long profilesLeft = ConsumerLag.lag(committed, profileEnds);
+        final Map<TopicPartition, Long> stalled = previousCommitted;
+        previousCommitted = committed;
+        final long profilesLeft = left(committed, stalled, profileEnds);
         if (profilesLeft > 0) {
             logProgress("{} profile records on {} still to read", profilesLeft, profilesTopic);
             return;
@@ -118,7 +131,7 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
         if (indexUpdateEnds == null) {
             indexUpdateEnds = indexUpdateEnds();
         }
-        final long updatesLeft = ConsumerLag.lag(committed, indexUpdateEnds);
+        final long updatesLeft = left(committed, stalled, indexUpdateEnds);
         if (updatesLeft > 0) {
             logProgress("{} identity-index updates on {} still to apply", updatesLeft, indexUpdatesTopic);
             return;
@@ -129,6 +142,32 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
             LOG.info("The profile table has read the profiles that were on {} at start (after {} s): identity "
                 + "resolution goes on, held syncs first", profilesTopic, waitedMillis / 1000);
         }
+    }
+
+    /**
+     * The records before the committed offsets reach {@code ends}, but for partitions whose offset did not move since
+     * the previous check and whose rest holds no record Kafka Streams would read.
+     */
+    private long left(final Map<TopicPartition, Long> committed, final Map<TopicPartition, Long> previous,
+                      final Map<TopicPartition, Long> ends) {
+        long left = 0;
+        for (final Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+            final TopicPartition partition = end.getKey();
+            final long from = committed.getOrDefault(partition, 0L);
+            if (from >= end.getValue()) {
+                continue;
+            }
+            final boolean stalled = previous != null && from == previous.getOrDefault(partition, 0L);
+            if (stalled && !probe.anyBetween(partition, from, end.getValue(), PROBE_TIMEOUT)) {
+                if (!Long.valueOf(from).equals(unreadableRests.put(partition, from))) {
+                    LOG.info("Nothing Kafka Streams would read is left on {} from offset {} to {} (only aborted "
+                        + "records or transaction markers): counted as read", partition, from, end.getValue());
+                }
+                continue;
+            }
+            left += end.getValue() - from;
+        }
+        return left;
     }
 
     /**
@@ -165,10 +204,28 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
     @Override
     public void close() {
         checker.shutdownNow();
-        final Admin started = admin;
-        if (started != null) {
-            // Closing twice (also done once loaded) is harmless.
-            started.close(ADMIN_CLOSE_TIMEOUT);
+        try {
+            // The clients are not for two threads: a check under way ends first.
+            checker.awaitTermination(ADMIN_CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeClients();
+    }
+
+    /** Closing twice (once loaded, and at the service's stop) is harmless. */
+    private void closeClients() {
+        final Admin startedAdmin = admin;
+        if (startedAdmin != null) {
+            startedAdmin.close(ADMIN_CLOSE_TIMEOUT);
+        }
+        final ReadableRecordProbe startedProbe = probe;
+        if (startedProbe != null) {
+            try {
+                startedProbe.close();
+            } catch (final RuntimeException e) {
+                LOG.debug("Closing the profile catch-up's consumer: {}", e.toString());
+            }
         }
     }
 }

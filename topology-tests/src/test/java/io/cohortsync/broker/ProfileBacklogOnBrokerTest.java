@@ -10,6 +10,10 @@ import io.cohortsync.config.CohortSyncConfig;
 import io.cohortsync.runtime.CohortSyncService;
 import io.cohortsync.serde.ConfluentAvroSerde;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -67,6 +71,50 @@ class ProfileBacklogOnBrokerTest extends ServiceOnBrokerTest {
                 prefix + "profiles", ConfluentAvroSerde.specific(Profile.class, serdeConfig(), false).deserializer(),
                 Duration.ofSeconds(1));
             assertThat(profiles).hasSize(PROFILES);
+        }
+    }
+
+    /**
+     * A partition of the profiles topic that holds only an aborted transaction (a producer that failed mid-write, or
+     * cohort-sync's own transaction cut off by a crash): its end offset is past the aborted records and their marker,
+     * but Kafka Streams reads nothing there and so never commits an offset for it. The wait must see that nothing
+     * readable is left, or it would hold every sync forever.
+     */
+    @Test
+    void aPartitionHoldingOnlyAnAbortedTransactionDoesNotHoldSyncsForever() throws Exception {
+        try (CohortSyncService creator = CohortSyncService.start(config("creator"))) {
+            assertThat(creator.awaitRunning(Duration.ofMinutes(2))).isTrue();
+        }
+        produceAbortedProfiles();
+        produceAdd("m1", List.of("user-1", "user-2"));
+
+        try (CohortSyncService service = CohortSyncService.start(config("deployment"))) {
+            final List<ConsumerRecord<String, SyncReport>> reports = BrokerClients.readUntil(kafka.bootstrapServers(),
+                prefix + "sync-reports", ConfluentAvroSerde.specific(SyncReport.class, serdeConfig(), false).deserializer(),
+                records -> !records.isEmpty(), Duration.ofMinutes(1));
+
+            assertThat(reports).extracting(record -> record.value().getMessageId()).containsExactly("m1");
+            assertThat(reports.get(0).value().getCreated()).as("created").isEqualTo(2);
+        }
+    }
+
+    /** Profiles for every partition, in one transaction that is aborted. */
+    private void produceAbortedProfiles() {
+        final Map<String, Object> producerConfig = Map.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+            ProducerConfig.TRANSACTIONAL_ID_CONFIG, appId + "-aborting-platform");
+        try (KafkaProducer<String, Profile> producer = new KafkaProducer<>(producerConfig, new StringSerializer(),
+            ConfluentAvroSerde.specific(Profile.class, serdeConfig(), false).serializer())) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            for (int i = 0; i < 4 * 8; i++) {
+                final Profile profile = Profile.newBuilder().setAccountId("ct").setObjectId("aborted-" + i)
+                    .setIdentity("user-" + i).setDeviceIds(List.of()).setCreatedAt(Instant.EPOCH)
+                    .setUpdatedAt(Instant.EPOCH).build();
+                producer.send(new ProducerRecord<>(prefix + "profiles", i % 4, "ct|aborted-" + i, profile));
+            }
+            producer.flush();
+            producer.abortTransaction();
         }
     }
 
