@@ -39,13 +39,23 @@ public final class ConsumerLag {
     /** The topics' last stable offsets, per partition: what a read_committed consumer reaches. */
     static Map<TopicPartition, Long> ends(final Admin admin, final Collection<String> topics)
         throws ExecutionException, InterruptedException, TimeoutException {
+        return ends(admin, topics, IsolationLevel.READ_COMMITTED);
+    }
+
+    /**
+     * The topics' ends per partition: last stable offsets for READ_COMMITTED, log end offsets (open transactions
+     * included) for READ_UNCOMMITTED.
+     */
+    static Map<TopicPartition, Long> ends(final Admin admin, final Collection<String> topics,
+                                          final IsolationLevel isolation)
+        throws ExecutionException, InterruptedException, TimeoutException {
         final Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
         final Map<String, TopicDescription> described = admin.describeTopics(topics).allTopicNames()
             .get(10, TimeUnit.SECONDS);
         described.values().forEach(topic -> topic.partitions().forEach(p ->
             latest.put(new TopicPartition(topic.name(), p.partition()), OffsetSpec.latest())));
         final Map<TopicPartition, Long> ends = new HashMap<>();
-        admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
+        admin.listOffsets(latest, new ListOffsetsOptions(isolation)).all()
             .get(10, TimeUnit.SECONDS).forEach((partition, info) -> ends.put(partition, info.offset()));
         return ends;
     }

@@ -3,6 +3,7 @@ package io.cohortsync.runtime;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
@@ -25,10 +26,13 @@ import java.util.function.BooleanSupplier;
  *
  * <p>Two steps, on the committed offsets of the application's group (the same for every instance): its offsets on
  * the profiles topic reach that topic's ends as of the start; then its offsets on the index-update repartition topic
- * reach that topic's ends as of the moment the first step held. Under exactly_once_v2 a committed profiles offset
- * comes with the index updates it made, so the second step's ends cover them all. A partition whose committed offset
- * stays short of its end for a second is looked into ({@link ReadableRecordProbe}): Kafka Streams never commits past
- * a rest that holds only aborted records and transaction markers, so such a rest counts as read.
+ * reach that topic's log ends as of the moment the first step held. Under exactly_once_v2 a committed profiles offset
+ * comes with the index updates it made, so the second step's ends cover them all: log ends, not last stable offsets,
+ * since the transaction's offsets can be visible before its marker is written on every partition it wrote to.
+ *
+ * <p>A partition whose committed offset is short of its end at the first check, or stays so for a second, is looked
+ * into ({@link ReadableRecordProbe}): Kafka Streams commits no offset past a rest it fetched nothing from, so a rest
+ * that holds only aborted records and transaction markers counts as read.
  */
 public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable {
 
@@ -38,6 +42,8 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
     private static final Duration PROGRESS_LOG_INTERVAL = Duration.ofSeconds(10);
     private static final Duration ADMIN_CLOSE_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+    /** The first check runs on the starting thread, before Kafka Streams starts: it may not hold the start long. */
+    private static final Duration FIRST_PROBE_TIMEOUT = Duration.ofMillis(250);
 
     private final String groupId;
     private final String profilesTopic;
@@ -145,8 +151,9 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
     }
 
     /**
-     * The records before the committed offsets reach {@code ends}, but for partitions whose offset did not move since
-     * the previous check and whose rest holds no record Kafka Streams would read.
+     * The records before the committed offsets reach {@code ends}, but for partitions whose rest holds no record
+     * Kafka Streams would read: looked into at the first check, and later when the offset did not move since the
+     * previous one (while Kafka Streams reads on, a partition's offset moves and needs no look).
      */
     private long left(final Map<TopicPartition, Long> committed, final Map<TopicPartition, Long> previous,
                       final Map<TopicPartition, Long> ends) {
@@ -157,8 +164,9 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
             if (from >= end.getValue()) {
                 continue;
             }
-            final boolean stalled = previous != null && from == previous.getOrDefault(partition, 0L);
-            if (stalled && !probe.anyBetween(partition, from, end.getValue(), PROBE_TIMEOUT)) {
+            final boolean stalled = previous == null || from == previous.getOrDefault(partition, 0L);
+            final Duration timeout = previous == null ? FIRST_PROBE_TIMEOUT : PROBE_TIMEOUT;
+            if (stalled && !probe.anyBetween(partition, from, end.getValue(), timeout)) {
                 if (!Long.valueOf(from).equals(unreadableRests.put(partition, from))) {
                     LOG.info("Nothing Kafka Streams would read is left on {} from offset {} to {} (only aborted "
                         + "records or transaction markers): counted as read", partition, from, end.getValue());
@@ -177,7 +185,7 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
     private Map<TopicPartition, Long> indexUpdateEnds() throws ExecutionException, InterruptedException,
         TimeoutException {
         try {
-            return ConsumerLag.ends(admin, List.of(indexUpdatesTopic));
+            return ConsumerLag.ends(admin, List.of(indexUpdatesTopic), IsolationLevel.READ_UNCOMMITTED);
         } catch (final ExecutionException e) {
             if (e.getCause() instanceof UnknownTopicOrPartitionException) {
                 return Map.of();

@@ -20,17 +20,33 @@ import java.util.Map;
  */
 final class ReadableRecordProbe implements AutoCloseable {
 
-    private static final Duration POLL = Duration.ofMillis(100);
-    private static final int FETCH_BYTES = 64 * 1024;
+    private static final Duration DEFAULT_POLL = Duration.ofMillis(100);
+    /** Aborted records are fetched and dropped by the client: a large fetch crosses a large aborted rest in fewer trips. */
+    private static final int FETCH_BYTES = 1024 * 1024;
 
     private final KafkaConsumer<byte[], byte[]> consumer;
-    /** Per partition, the last range probed and its answer: the same range is not read twice. */
-    private final Map<TopicPartition, Answer> answers = new HashMap<>();
+    private final Duration poll;
+    /** Per partition, the last range probed: how far the probe got in it, and its answer once it has one. */
+    private final Map<TopicPartition, RangeProbe> probes = new HashMap<>();
 
-    private record Answer(long from, long end, boolean readable) {
+    private static final class RangeProbe {
+        private final long from;
+        private final long end;
+        private long position;
+        private Boolean readable;
+
+        private RangeProbe(final long from, final long end) {
+            this.from = from;
+            this.end = end;
+            this.position = from;
+        }
     }
 
     ReadableRecordProbe(final Map<String, Object> clientConfig, final String clientId) {
+        this(clientConfig, clientId, DEFAULT_POLL);
+    }
+
+    ReadableRecordProbe(final Map<String, Object> clientConfig, final String clientId, final Duration poll) {
         final Map<String, Object> config = new HashMap<>(clientConfig);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
         config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
@@ -42,36 +58,47 @@ final class ReadableRecordProbe implements AutoCloseable {
         config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, FETCH_BYTES);
         config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, FETCH_BYTES);
         this.consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.poll = poll;
     }
 
     /**
      * Whether {@code partition} holds a record a read_committed consumer returns at or after {@code from} and before
-     * {@code end}. Answers true when it cannot tell within {@code timeout}: the caller then keeps waiting.
+     * {@code end}. Answers true when it cannot tell within {@code timeout} (an open transaction, or more aborted
+     * records than one call gets through): the caller then keeps waiting, and the next call for the same range goes
+     * on from where this one stopped.
      */
     boolean anyBetween(final TopicPartition partition, final long from, final long end, final Duration timeout) {
-        final Answer known = answers.get(partition);
-        if (known != null && known.from == from && known.end == end) {
-            return known.readable;
+        final RangeProbe probe = probeOf(partition, from, end);
+        if (probe.readable != null) {
+            return probe.readable;
         }
         consumer.assign(List.of(partition));
-        consumer.seek(partition, from);
+        consumer.seek(partition, probe.position);
         final long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            final List<ConsumerRecord<byte[], byte[]>> records = consumer.poll(POLL).records(partition);
+        do {
+            final List<ConsumerRecord<byte[], byte[]>> records = consumer.poll(poll).records(partition);
             if (!records.isEmpty()) {
-                return remember(partition, new Answer(from, end, records.get(0).offset() < end));
+                probe.readable = records.get(0).offset() < end;
+                return probe.readable;
             }
             // Aborted records and markers are skipped without being returned: the position moves past them.
-            if (consumer.position(partition) >= end) {
-                return remember(partition, new Answer(from, end, false));
+            probe.position = consumer.position(partition);
+            if (probe.position >= end) {
+                probe.readable = false;
+                return false;
             }
-        }
+        } while (System.nanoTime() < deadline);
         return true;
     }
 
-    private boolean remember(final TopicPartition partition, final Answer answer) {
-        answers.put(partition, answer);
-        return answer.readable;
+    private RangeProbe probeOf(final TopicPartition partition, final long from, final long end) {
+        final RangeProbe known = probes.get(partition);
+        if (known != null && known.from == from && known.end == end) {
+            return known;
+        }
+        final RangeProbe probe = new RangeProbe(from, end);
+        probes.put(partition, probe);
+        return probe;
     }
 
     @Override
