@@ -10,6 +10,7 @@ import io.cohortsync.internal.Resolution;
 import io.cohortsync.internal.ResolvedChunk;
 import io.cohortsync.internal.ResolvedMember;
 import io.cohortsync.ingest.RequestRules;
+import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -30,6 +31,10 @@ import java.util.function.BooleanSupplier;
  * the service started, chunks are held in order instead: resolved against a half-loaded index, a member whose
  * profile is further down the topic would get a second profile (a first start, or a restart after the platform wrote
  * many profiles). They are resolved, oldest first, once it has.
+ *
+ * <p>The release punctuation is scheduled only while chunks are held: Kafka Streams commits a task whenever one of
+ * its punctuators fires, so a punctuation every 200 ms on every task made each idle stream thread commit a
+ * transaction every commit interval under exactly_once_v2.
  */
 final class MemberResolveProcessor implements Processor<String, LookupChunk, String, Object> {
 
@@ -41,6 +46,8 @@ final class MemberResolveProcessor implements Processor<String, LookupChunk, Str
     private ProcessorContext<String, Object> context;
     private IdentityIndex index;
     private HeldLookups held;
+    /** The scheduled release, or null while nothing is held. */
+    private Cancellable release;
 
     MemberResolveProcessor(final BooleanSupplier profilesLoaded) {
         this.profilesLoaded = profilesLoaded;
@@ -51,7 +58,12 @@ final class MemberResolveProcessor implements Processor<String, LookupChunk, Str
         this.context = context;
         this.index = new IdentityIndex(context.getStateStore(IdentityTopology.INDEX_STORE));
         this.held = new HeldLookups(context.getStateStore(IdentityTopology.HELD_LOOKUPS_STORE));
-        context.schedule(RELEASE_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> releaseHeld());
+        // A revived task is initialised again and keeps its punctuators: the one scheduled before must not stay too.
+        stopReleasing();
+        // Chunks restored from the changelog (a crash or a moved task while holding) are released like new ones.
+        if (!held.isEmpty()) {
+            scheduleRelease();
+        }
     }
 
     @Override
@@ -59,14 +71,31 @@ final class MemberResolveProcessor implements Processor<String, LookupChunk, Str
         // Behind held chunks a chunk waits too, even once profiles are loaded: a batch never overtakes an older one.
         if (!held.isEmpty() || !profilesLoaded.getAsBoolean()) {
             held.hold(record.value(), record.timestamp());
+            scheduleRelease();
             return;
         }
         resolve(record.value(), record.timestamp());
     }
 
+    private void scheduleRelease() {
+        if (release == null) {
+            release = context.schedule(RELEASE_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> releaseHeld());
+        }
+    }
+
     private void releaseHeld() {
         if (!held.isEmpty() && profilesLoaded.getAsBoolean()) {
             held.release(RELEASE_MAX_MEMBERS, this::resolve);
+        }
+        if (held.isEmpty()) {
+            stopReleasing();
+        }
+    }
+
+    private void stopReleasing() {
+        if (release != null) {
+            release.cancel();
+            release = null;
         }
     }
 
