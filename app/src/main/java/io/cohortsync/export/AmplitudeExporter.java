@@ -10,15 +10,18 @@ import io.cohortsync.topology.Topics;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,12 +71,32 @@ public final class AmplitudeExporter implements AutoCloseable {
     private static final long GAUGE_INTERVAL_NANOS = Duration.ofSeconds(1).toNanos();
     private static final long SWEEP_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
 
+    /** Makes the exporter's Kafka clients from their configuration: Kafka's own, or a unit test's fakes. */
+    interface Clients {
+        Consumer<byte[], byte[]> consumer(Map<String, Object> config);
+
+        Producer<byte[], DeadLetter> producer(Map<String, Object> config, Serializer<DeadLetter> values);
+    }
+
+    private static final Clients KAFKA_CLIENTS = new Clients() {
+        @Override
+        public Consumer<byte[], byte[]> consumer(final Map<String, Object> config) {
+            return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        }
+
+        @Override
+        public Producer<byte[], DeadLetter> producer(final Map<String, Object> config,
+                                                     final Serializer<DeadLetter> values) {
+            return new KafkaProducer<>(config, new ByteArraySerializer(), values);
+        }
+    };
+
     private final ExporterSettings settings;
     private final String exportTopic;
     private final Map<String, AccountExport> accounts = new LinkedHashMap<>();
     private final AmplitudeClient http;
     private final DryRunFile dryRun;
-    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Consumer<byte[], byte[]> consumer;
     /** Where the HTTP client and the producer hand their outcomes back to the loop thread. */
     private final BlockingQueue<Runnable> completions = new LinkedBlockingQueue<>();
     private final WarningThrottle warnings = new WarningThrottle();
@@ -91,7 +114,7 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private AmplitudeExporter(final ExporterSettings settings, final Map<String, ExportSettings> exports,
                               final Map<String, Object> kafkaConfig, final Topics topics,
-                              final MeterRegistry registry) {
+                              final MeterRegistry registry, final Clients clients) {
         this.settings = settings;
         this.exportTopic = topics.amplitudeExport.name();
         final InputDecoder<AmplitudeEvent> decoder = new InputDecoder<>(
@@ -101,11 +124,10 @@ public final class AmplitudeExporter implements AutoCloseable {
             ? DryRunFile.open(settings.dryRunFile()) : null;
         exports.forEach((accountId, export) -> accounts.put(accountId, new AccountExport(accountId, export, settings,
             export.dryRun() ? dryRun.forAccount(accountId) : http, new ExportMetrics(registry, accountId))));
-        this.consumer = new KafkaConsumer<>(consumerConfig(kafkaConfig, settings.groupId()),
-            new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.consumer = clients.consumer(consumerConfig(kafkaConfig, settings.groupId()));
         this.offsets = new PartitionOffsets(consumer, settings.commitInterval());
         this.backpressure = new Backpressure(settings.maxBufferedEvents(), consumer, offsets.assigned());
-        final KafkaProducer<byte[], DeadLetter> producer = deadLetterProducer(kafkaConfig, topics);
+        final Producer<byte[], DeadLetter> producer = deadLetterProducer(clients, kafkaConfig, topics);
         final Map<String, AccountExport> accountsById = Collections.unmodifiableMap(accounts);
         this.deadLetters = new DeadLetterWriter(producer, topics.deadLetters.name(), settings, completions,
             accountsById, backpressure, warnings);
@@ -128,11 +150,19 @@ public final class AmplitudeExporter implements AutoCloseable {
     public static AmplitudeExporter start(final ExporterSettings settings, final Map<String, ExportSettings> exports,
                                           final Map<String, Object> kafkaConfig, final Topics topics,
                                           final MeterRegistry registry) {
+        return start(settings, exports, kafkaConfig, topics, registry, KAFKA_CLIENTS);
+    }
+
+    /** As {@link #start(ExporterSettings, Map, Map, Topics, MeterRegistry)}, with the clients {@code clients} makes. */
+    static AmplitudeExporter start(final ExporterSettings settings, final Map<String, ExportSettings> exports,
+                                   final Map<String, Object> kafkaConfig, final Topics topics,
+                                   final MeterRegistry registry, final Clients clients) {
         if (exports.isEmpty()) {
             LOG.info("No account has an export section: the Amplitude exporter is not started");
             return null;
         }
-        final AmplitudeExporter exporter = new AmplitudeExporter(settings, exports, kafkaConfig, topics, registry);
+        final AmplitudeExporter exporter = new AmplitudeExporter(settings, exports, kafkaConfig, topics, registry,
+            clients);
         exporter.describe();
         exporter.thread.start();
         return exporter;
@@ -196,11 +226,12 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     /** The dead-letter producer; the consumer, already made, is closed if it cannot be (nothing else would). */
-    private KafkaProducer<byte[], DeadLetter> deadLetterProducer(final Map<String, Object> kafkaConfig,
-                                                                 final Topics topics) {
+    private Producer<byte[], DeadLetter> deadLetterProducer(final Clients clients,
+                                                            final Map<String, Object> kafkaConfig,
+                                                            final Topics topics) {
         try {
-            return new KafkaProducer<>(producerConfig(kafkaConfig, settings.maxRecordBytes()),
-                new ByteArraySerializer(), topics.deadLetters.valueSerde().serializer());
+            return clients.producer(producerConfig(kafkaConfig, settings.maxRecordBytes()),
+                topics.deadLetters.valueSerde().serializer());
         } catch (final RuntimeException e) {
             consumer.close(CloseOptions.timeout(Duration.ZERO));
             throw e;
@@ -416,8 +447,13 @@ public final class AmplitudeExporter implements AutoCloseable {
      * once the loop has ended.
      */
     public void halt() throws InterruptedException {
-        halted = true;
+        requestHalt();
         thread.join(Duration.ofSeconds(30).toMillis());
+    }
+
+    /** {@link #halt()} without waiting for the loop: a unit test's fake client lands a halt where it is called. */
+    void requestHalt() {
+        halted = true;
     }
 
     /** A clean stop: waits (bounded) for the requests in flight, commits what finished, leaves the group. */
