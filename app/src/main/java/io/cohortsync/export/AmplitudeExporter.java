@@ -400,9 +400,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         public void onPartitionsRevoked(final Collection<TopicPartition> revoked) {
             final List<PartitionProgress> leaving = offsets.assignedAmong(revoked);
             try {
-                if (!halted) {
-                    offsets.commitSync(leaving);
-                }
+                offsets.commitSync(leaving);
             } catch (final RuntimeException e) {
                 LOG.warn("Could not commit export offsets of revoked partitions {}: {}", revoked, e.toString());
             }
@@ -442,9 +440,9 @@ public final class AmplitudeExporter implements AutoCloseable {
     }
 
     /**
-     * Simulates a crash, for tests: the loop stops at once, commits nothing, abandons the requests in flight and
-     * closes its consumer without leaving the group and without waiting ({@code close(Duration.ZERO)}). Returns
-     * once the loop has ended.
+     * Simulates a crash, for tests: the loop stops at once, commits nothing (a commit already being made finishes
+     * first), abandons the requests in flight and closes its consumer without leaving the group and without waiting
+     * ({@code close(Duration.ZERO)}). Returns once the loop has ended.
      */
     public void halt() throws InterruptedException {
         requestHalt();
@@ -453,6 +451,8 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     /** {@link #halt()} without waiting for the loop: a unit test's fake client lands a halt where it is called. */
     void requestHalt() {
+        // Offsets first: from here on nothing commits, wherever the loop is (ExporterHaltTest).
+        offsets.halt();
         halted = true;
     }
 

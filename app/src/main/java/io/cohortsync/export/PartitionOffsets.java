@@ -18,7 +18,7 @@ import java.util.Objects;
  * The progress of each assigned export partition, and the commits made from it: an offset is committed only when
  * every record before it was accepted or dead-lettered, and never past a record of a stopped account
  * ({@link PartitionProgress}). Owned by the exporter's loop thread; the consumer calls back on it too (rebalances,
- * async commits), from inside its poll.
+ * async commits), from inside its poll. {@link #halt()} alone may be called from any thread.
  */
 final class PartitionOffsets {
 
@@ -29,6 +29,9 @@ final class PartitionOffsets {
     private final long commitIntervalNanos;
     private final Map<TopicPartition, PartitionProgress> partitions = new HashMap<>();
     private long lastCommit = System.nanoTime();
+    /** Held while a commit is checked and made, and while {@link #halt()} sets {@code halted}. */
+    private final Object commitLock = new Object();
+    private boolean halted;
 
     PartitionOffsets(final Consumer<byte[], byte[]> consumer, final Duration commitInterval) {
         this.consumer = consumer;
@@ -52,6 +55,16 @@ final class PartitionOffsets {
     /** The progress of those of {@code leaving} that are assigned. */
     List<PartitionProgress> assignedAmong(final Collection<TopicPartition> leaving) {
         return leaving.stream().map(partitions::get).filter(Objects::nonNull).toList();
+    }
+
+    /**
+     * The exporter's crash simulation: no commit is made once this returns. A commit already being made finishes
+     * first, so each commit is wholly before the halt or not made at all.
+     */
+    void halt() {
+        synchronized (commitLock) {
+            halted = true;
+        }
     }
 
     /** The partition is no longer ours: its events still buffered are abandoned, answers to them ignored. */
@@ -83,17 +96,24 @@ final class PartitionOffsets {
         if (offsets.isEmpty()) {
             return;
         }
-        if (sync) {
-            consumer.commitSync(offsets);
-            markCommitted(offsets);
-        } else {
-            consumer.commitAsync(offsets, (committed, error) -> {
-                if (error == null) {
-                    markCommitted(committed);
-                } else {
-                    LOG.warn("Committing export offsets failed ({}); the next commit covers them", error.toString());
-                }
-            });
+        // Checked here rather than by the loop alone: a halt can land after any check of the loop's.
+        synchronized (commitLock) {
+            if (halted) {
+                return;
+            }
+            if (sync) {
+                consumer.commitSync(offsets);
+                markCommitted(offsets);
+            } else {
+                consumer.commitAsync(offsets, (committed, error) -> {
+                    if (error == null) {
+                        markCommitted(committed);
+                    } else {
+                        LOG.warn("Committing export offsets failed ({}); the next commit covers them",
+                            error.toString());
+                    }
+                });
+            }
         }
     }
 
