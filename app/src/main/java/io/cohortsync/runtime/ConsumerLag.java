@@ -43,7 +43,7 @@ public final class ConsumerLag {
     }
 
     /**
-     * The topics' ends per partition: last stable offsets for READ_COMMITTED, log end offsets (open transactions
+     * The topics' ends per partition: last stable offsets for READ_COMMITTED, high watermarks (open transactions
      * included) for READ_UNCOMMITTED.
      */
     static Map<TopicPartition, Long> ends(final Admin admin, final Collection<String> topics,

@@ -26,13 +26,15 @@ import java.util.function.BooleanSupplier;
  *
  * <p>Two steps, on the committed offsets of the application's group (the same for every instance): its offsets on
  * the profiles topic reach that topic's ends as of the start; then its offsets on the index-update repartition topic
- * reach that topic's log ends as of the moment the first step held. Under exactly_once_v2 a committed profiles offset
- * comes with the index updates it made, so the second step's ends cover them all: log ends, not last stable offsets,
- * since the transaction's offsets can be visible before its marker is written on every partition it wrote to.
+ * reach that topic's read_uncommitted ends (high watermarks) as of the moment the first step held. Under
+ * exactly_once_v2 a committed profiles offset comes with the index updates it made, so the second step's ends cover
+ * them all: not last stable offsets, since the transaction's offsets can be visible before its marker is written on
+ * every partition it wrote to.
  *
  * <p>A partition whose committed offset is short of its end at the first check, or stays so for a second, is looked
- * into ({@link ReadableRecordProbe}): Kafka Streams commits no offset past a rest it fetched nothing from, so a rest
- * that holds only aborted records and transaction markers counts as read.
+ * into ({@link ReadableRecordProbe}), within one time budget per check for all partitions: Kafka Streams commits an
+ * offset only for a partition it processed a record from since its last commit, so a rest that holds only aborted
+ * records and transaction markers is never committed past, and counts as read.
  */
 public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable {
 
@@ -41,9 +43,10 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
     private static final Duration CHECK_INTERVAL = Duration.ofSeconds(1);
     private static final Duration PROGRESS_LOG_INTERVAL = Duration.ofSeconds(10);
     private static final Duration ADMIN_CLOSE_TIMEOUT = Duration.ofSeconds(10);
-    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+    /** How long one check may spend looking into partitions, all of them together. */
+    private static final Duration PROBE_BUDGET = Duration.ofSeconds(2);
     /** The first check runs on the starting thread, before Kafka Streams starts: it may not hold the start long. */
-    private static final Duration FIRST_PROBE_TIMEOUT = Duration.ofMillis(250);
+    static final Duration FIRST_PROBE_BUDGET = Duration.ofSeconds(1);
 
     private final String groupId;
     private final String profilesTopic;
@@ -55,7 +58,7 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
     });
     private volatile boolean loaded;
     private volatile Admin admin;
-    private volatile ReadableRecordProbe probe;
+    private volatile RestProbe probe;
     /** The committed offsets the previous check saw (null before the first): one that did not move is probed. */
     private Map<TopicPartition, Long> previousCommitted;
     /** Partitions whose rest was found unreadable, at the committed offset logged. */
@@ -87,8 +90,13 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
      * (bootstrap servers and security settings), which it closes when done.
      */
     public void start(final Map<String, Object> clientConfig) {
-        this.admin = Admin.create(clientConfig);
-        this.probe = new ReadableRecordProbe(clientConfig, groupId + "-profile-catch-up");
+        start(Admin.create(clientConfig), new ReadableRecordProbe(clientConfig, groupId + "-profile-catch-up"));
+    }
+
+    /** As {@link #start(Map)}, with the clients given (closed when done). */
+    void start(final Admin admin, final RestProbe probe) {
+        this.admin = admin;
+        this.probe = probe;
         startNanos = System.nanoTime();
         lastLogNanos = startNanos;
         if (checkNow()) {
@@ -129,7 +137,8 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
         final Map<TopicPartition, Long> committed = ConsumerLag.committed(admin, groupId);
         final Map<TopicPartition, Long> stalled = previousCommitted;
         previousCommitted = committed;
-        final long profilesLeft = left(committed, stalled, profileEnds);
+        final long probeDeadline = System.nanoTime() + (stalled == null ? FIRST_PROBE_BUDGET : PROBE_BUDGET).toNanos();
+        final long profilesLeft = left(committed, stalled, profileEnds, probeDeadline);
         if (profilesLeft > 0) {
             logProgress("{} profile records on {} still to read", profilesLeft, profilesTopic);
             return;
@@ -137,7 +146,7 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
         if (indexUpdateEnds == null) {
             indexUpdateEnds = indexUpdateEnds();
         }
-        final long updatesLeft = left(committed, stalled, indexUpdateEnds);
+        final long updatesLeft = left(committed, stalled, indexUpdateEnds, probeDeadline);
         if (updatesLeft > 0) {
             logProgress("{} identity-index updates on {} still to apply", updatesLeft, indexUpdatesTopic);
             return;
@@ -156,7 +165,7 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
      * previous one (while Kafka Streams reads on, a partition's offset moves and needs no look).
      */
     private long left(final Map<TopicPartition, Long> committed, final Map<TopicPartition, Long> previous,
-                      final Map<TopicPartition, Long> ends) {
+                      final Map<TopicPartition, Long> ends, final long probeDeadline) {
         long left = 0;
         for (final Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
             final TopicPartition partition = end.getKey();
@@ -165,8 +174,7 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
                 continue;
             }
             final boolean stalled = previous == null || from == previous.getOrDefault(partition, 0L);
-            final Duration timeout = previous == null ? FIRST_PROBE_TIMEOUT : PROBE_TIMEOUT;
-            if (stalled && !probe.anyBetween(partition, from, end.getValue(), timeout)) {
+            if (stalled && !probe.anyBetween(partition, from, end.getValue(), probeDeadline)) {
                 if (!Long.valueOf(from).equals(unreadableRests.put(partition, from))) {
                     LOG.info("Nothing Kafka Streams would read is left on {} from offset {} to {} (only aborted "
                         + "records or transaction markers): counted as read", partition, from, end.getValue());
@@ -209,6 +217,17 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
         return true;
     }
 
+    /**
+     * Whether a partition holds a record Kafka Streams would read between two offsets ({@link ReadableRecordProbe});
+     * true when it cannot tell by the deadline, and the next call for the same range goes on from there.
+     */
+    interface RestProbe extends AutoCloseable {
+        boolean anyBetween(TopicPartition partition, long from, long end, long deadlineNanos);
+
+        @Override
+        void close();
+    }
+
     @Override
     public void close() {
         checker.shutdownNow();
@@ -227,7 +246,7 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
         if (startedAdmin != null) {
             startedAdmin.close(ADMIN_CLOSE_TIMEOUT);
         }
-        final ReadableRecordProbe startedProbe = probe;
+        final RestProbe startedProbe = probe;
         if (startedProbe != null) {
             try {
                 startedProbe.close();

@@ -5,6 +5,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 import java.time.Duration;
@@ -18,7 +19,7 @@ import java.util.Map;
  * transaction markers (a transactional producer that failed mid-write), the group's committed offset stays short of
  * the partition's end for good, though there is nothing left to read.
  */
-final class ReadableRecordProbe implements AutoCloseable {
+final class ReadableRecordProbe implements ProfileTableCatchUp.RestProbe {
 
     private static final Duration DEFAULT_POLL = Duration.ofMillis(100);
     /** Aborted records are fetched and dropped by the client: a large fetch crosses a large aborted rest in fewer trips. */
@@ -63,31 +64,37 @@ final class ReadableRecordProbe implements AutoCloseable {
 
     /**
      * Whether {@code partition} holds a record a read_committed consumer returns at or after {@code from} and before
-     * {@code end}. Answers true when it cannot tell within {@code timeout} (an open transaction, or more aborted
-     * records than one call gets through): the caller then keeps waiting, and the next call for the same range goes
-     * on from where this one stopped.
+     * {@code end}. Answers true when it cannot tell before {@code deadlineNanos} ({@link System#nanoTime()}; an open
+     * transaction, or more aborted records than one call gets through): the caller then keeps waiting, and the next
+     * call for the same range goes on from where this one stopped.
      */
-    boolean anyBetween(final TopicPartition partition, final long from, final long end, final Duration timeout) {
+    @Override
+    public boolean anyBetween(final TopicPartition partition, final long from, final long end,
+                              final long deadlineNanos) {
         final RangeProbe probe = probeOf(partition, from, end);
         if (probe.readable != null) {
             return probe.readable;
         }
         consumer.assign(List.of(partition));
         consumer.seek(partition, probe.position);
-        final long deadline = System.nanoTime() + timeout.toNanos();
-        do {
-            final List<ConsumerRecord<byte[], byte[]>> records = consumer.poll(poll).records(partition);
-            if (!records.isEmpty()) {
-                probe.readable = records.get(0).offset() < end;
-                return probe.readable;
+        try {
+            for (long left = deadlineNanos - System.nanoTime(); left > 0; left = deadlineNanos - System.nanoTime()) {
+                final Duration wait = Duration.ofNanos(Math.min(poll.toNanos(), left));
+                final List<ConsumerRecord<byte[], byte[]>> records = consumer.poll(wait).records(partition);
+                if (!records.isEmpty()) {
+                    probe.readable = records.get(0).offset() < end;
+                    return probe.readable;
+                }
+                // Aborted records and markers are skipped without being returned: the position moves past them.
+                probe.position = consumer.position(partition, wait);
+                if (probe.position >= end) {
+                    probe.readable = false;
+                    return false;
+                }
             }
-            // Aborted records and markers are skipped without being returned: the position moves past them.
-            probe.position = consumer.position(partition);
-            if (probe.position >= end) {
-                probe.readable = false;
-                return false;
-            }
-        } while (System.nanoTime() < deadline);
+        } catch (final TimeoutException e) {
+            // The position was not known in time (an offset reset still under way): asked again at the next check.
+        }
         return true;
     }
 

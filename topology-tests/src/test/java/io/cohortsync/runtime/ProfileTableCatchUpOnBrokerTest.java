@@ -2,6 +2,7 @@ package io.cohortsync.runtime;
 
 import io.cohortsync.testing.KafkaTestCluster;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -16,9 +17,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -77,10 +81,10 @@ class ProfileTableCatchUpOnBrokerTest {
 
         // Each look polls once for 1 ms: a fetch or two, far short of the whole rest.
         try (ReadableRecordProbe probe = new ReadableRecordProbe(clientConfig(), "probe-test", Duration.ofMillis(1))) {
-            assertThat(probe.anyBetween(partition, 0, end, Duration.ofMillis(1)))
+            assertThat(probe.anyBetween(partition, 0, end, inMillis(1)))
                 .as("the first look cannot tell yet").isTrue();
             await().atMost(Duration.ofMinutes(1)).pollInSameThread().pollInterval(Duration.ofMillis(1))
-                .until(() -> !probe.anyBetween(partition, 0, end, Duration.ofMillis(1)));
+                .until(() -> !probe.anyBetween(partition, 0, end, inMillis(1)));
         }
 
         try (KafkaProducer<byte[], byte[]> producer = transactionalProducer("committing")) {
@@ -89,7 +93,7 @@ class ProfileTableCatchUpOnBrokerTest {
             producer.commitTransaction();
         }
         try (ReadableRecordProbe probe = new ReadableRecordProbe(clientConfig(), "probe-test")) {
-            assertThat(probe.anyBetween(partition, 0, end + 2, Duration.ofSeconds(30)))
+            assertThat(probe.anyBetween(partition, 0, end + 2, inMillis(30_000)))
                 .as("the committed record after the aborted ones").isTrue();
         }
     }
@@ -139,6 +143,55 @@ class ProfileTableCatchUpOnBrokerTest {
             catchUp.start(clientConfig());
             assertThat(catchUp.getAsBoolean()).as("caught up at the first check").isTrue();
         }
+    }
+
+    /**
+     * The first check runs before Kafka Streams starts. Eight partitions whose looks cannot tell (open transactions
+     * of a crashed instance, fenced only once Kafka Streams starts) share one budget: the start is not held eight
+     * times over.
+     */
+    @Test
+    void theFirstCheckLooksIntoEveryPartitionWithinOneBudget() throws Exception {
+        final String wideUpdates = groupId + "-wide-identity-index-updates-repartition";
+        kafka.createTopics(Map.of(wideUpdates, 8));
+        try (KafkaProducer<byte[], byte[]> producer = transactionalProducer("wide")) {
+            producer.beginTransaction();
+            for (int partition = 0; partition < 8; partition++) {
+                producer.send(new ProducerRecord<>(wideUpdates, partition, null, new byte[10]));
+            }
+            producer.commitTransaction();
+        }
+        final List<Long> granted = new CopyOnWriteArrayList<>();
+        final ProfileTableCatchUp.RestProbe undecided = new ProfileTableCatchUp.RestProbe() {
+            @Override
+            public boolean anyBetween(final TopicPartition partition, final long from, final long end,
+                                      final long deadlineNanos) {
+                // Like a look stuck at an open transaction: it uses the time it is given, and cannot tell.
+                final long now = System.nanoTime();
+                granted.add(Math.max(0, deadlineNanos - now));
+                LockSupport.parkNanos(deadlineNanos - now);
+                return true;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+
+        try (ProfileTableCatchUp catchUp = new ProfileTableCatchUp(groupId, profilesTopic, wideUpdates,
+            new SimpleMeterRegistry())) {
+            catchUp.start(Admin.create(clientConfig()), undecided);
+            final List<Long> firstCheck = List.copyOf(granted);
+
+            assertThat(catchUp.getAsBoolean()).isFalse();
+            assertThat(firstCheck).as("every partition was looked into").hasSize(8);
+            assertThat(firstCheck.stream().mapToLong(Long::longValue).sum()).as("nanoseconds granted in all")
+                .isLessThanOrEqualTo(ProfileTableCatchUp.FIRST_PROBE_BUDGET.toNanos());
+        }
+    }
+
+    private static long inMillis(final long millis) {
+        return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
     }
 
     private ProfileTableCatchUp catchUp() {
