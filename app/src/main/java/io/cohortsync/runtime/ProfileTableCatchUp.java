@@ -166,24 +166,19 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
      */
     private long left(final Map<TopicPartition, Long> committed, final Map<TopicPartition, Long> previous,
                       final Map<TopicPartition, Long> ends, final long probeDeadline) {
-        long left = 0;
-        for (final Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
-            final TopicPartition partition = end.getKey();
+        final Map<TopicPartition, Long> stillToRead = new HashMap<>(ends);
+        ends.forEach((partition, end) -> {
             final long from = committed.getOrDefault(partition, 0L);
-            if (from >= end.getValue()) {
-                continue;
-            }
             final boolean stalled = previous == null || from == previous.getOrDefault(partition, 0L);
-            if (stalled && !probe.anyBetween(partition, from, end.getValue(), probeDeadline)) {
+            if (from < end && stalled && !probe.anyBetween(partition, from, end, probeDeadline)) {
+                stillToRead.remove(partition);
                 if (!Long.valueOf(from).equals(unreadableRests.put(partition, from))) {
                     LOG.info("Nothing Kafka Streams would read is left on {} from offset {} to {} (only aborted "
-                        + "records or transaction markers): counted as read", partition, from, end.getValue());
+                        + "records or transaction markers): counted as read", partition, from, end);
                 }
-                continue;
             }
-            left += end.getValue() - from;
-        }
-        return left;
+        });
+        return ConsumerLag.lag(committed, stillToRead);
     }
 
     /**
