@@ -135,10 +135,10 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
 
     private void check() throws ExecutionException, InterruptedException, TimeoutException {
         final Map<TopicPartition, Long> committed = ConsumerLag.committed(admin, groupId);
-        final Map<TopicPartition, Long> stalled = previousCommitted;
+        final Map<TopicPartition, Long> previous = previousCommitted;
         previousCommitted = committed;
-        final long probeDeadline = System.nanoTime() + (stalled == null ? FIRST_PROBE_BUDGET : PROBE_BUDGET).toNanos();
-        final long profilesLeft = left(committed, stalled, profileEnds, probeDeadline);
+        final long probeDeadline = System.nanoTime() + (previous == null ? FIRST_PROBE_BUDGET : PROBE_BUDGET).toNanos();
+        final long profilesLeft = left(committed, previous, profileEnds, probeDeadline);
         if (profilesLeft > 0) {
             logProgress("{} profile records on {} still to read", profilesLeft, profilesTopic);
             return;
@@ -146,7 +146,7 @@ public final class ProfileTableCatchUp implements BooleanSupplier, AutoCloseable
         if (indexUpdateEnds == null) {
             indexUpdateEnds = indexUpdateEnds();
         }
-        final long updatesLeft = left(committed, stalled, indexUpdateEnds, probeDeadline);
+        final long updatesLeft = left(committed, previous, indexUpdateEnds, probeDeadline);
         if (updatesLeft > 0) {
             logProgress("{} identity-index updates on {} still to apply", updatesLeft, indexUpdatesTopic);
             return;

@@ -15,14 +15,14 @@ import java.util.Map;
 
 /**
  * Whether a read_committed consumer finds a record in a range of offsets. Kafka Streams commits an offset only for a
- * partition it read a record from, so where the rest of a partition holds nothing but aborted records and
- * transaction markers (a transactional producer that failed mid-write), the group's committed offset stays short of
- * the partition's end for good, though there is nothing left to read.
+ * partition it processed a record from since its last commit, so where the rest of a partition holds nothing but
+ * aborted records and transaction markers (a transactional producer that failed mid-write), the group's committed
+ * offset stays short of the partition's end for good, though there is nothing left to read.
  */
 final class ReadableRecordProbe implements ProfileTableCatchUp.RestProbe {
 
     private static final Duration DEFAULT_POLL = Duration.ofMillis(100);
-    /** Aborted records are fetched and dropped by the client: a large fetch crosses a large aborted rest in fewer trips. */
+    /** The client fetches aborted records and drops them: large fetches cross a large aborted rest in fewer trips. */
     private static final int FETCH_BYTES = 1024 * 1024;
 
     private final KafkaConsumer<byte[], byte[]> consumer;
