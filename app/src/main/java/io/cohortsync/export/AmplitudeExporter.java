@@ -107,7 +107,6 @@ public final class AmplitudeExporter implements AutoCloseable {
     private final RecordIntake intake;
     private final Thread thread;
     private volatile boolean running = true;
-    private volatile boolean halted;
     private volatile Throwable failure;
     private long lastGauges = System.nanoTime();
     private long lastSweep = System.nanoTime();
@@ -243,21 +242,21 @@ public final class AmplitudeExporter implements AutoCloseable {
     private void run() {
         try {
             consumer.subscribe(List.of(exportTopic), new Rebalance());
-            while (running && !halted) {
+            while (running && !offsets.halted()) {
                 final ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout(System.nanoTime()));
-                if (halted) {
+                if (offsets.halted()) {
                     return;
                 }
                 intake.ingestAll(records, System.nanoTime());
                 runCompletions(backpressure.allPaused() ? waitMillis(System.nanoTime()) : 0);
-                if (halted) {
+                if (offsets.halted()) {
                     return;
                 }
                 dispatch(System.nanoTime());
                 backpressure.apply();
                 maintain(System.nanoTime());
             }
-            if (halted) {
+            if (offsets.halted()) {
                 // A halt that lands between the last check and the loop's condition must not commit either.
                 return;
             }
@@ -265,7 +264,7 @@ public final class AmplitudeExporter implements AutoCloseable {
             offsets.commitAllSync();
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
-            if (running && !halted) {
+            if (running && !offsets.halted()) {
                 failure = e;
                 LOG.error("The Amplitude exporter was interrupted and stopped; uncommitted events are sent again after "
                     + "a restart");
@@ -451,9 +450,8 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     /** {@link #halt()} without waiting for the loop: a unit test's fake client lands a halt where it is called. */
     void requestHalt() {
-        // Offsets first: from here on nothing commits, wherever the loop is (ExporterHaltTest).
+        // From here on nothing commits, wherever the loop is (ExporterHaltTest); the loop stops at its next check.
         offsets.halt();
-        halted = true;
     }
 
     /** A clean stop: waits (bounded) for the requests in flight, commits what finished, leaves the group. */
@@ -469,14 +467,14 @@ public final class AmplitudeExporter implements AutoCloseable {
 
     private void closeClients() {
         try {
-            consumer.close(halted ? CloseOptions.timeout(Duration.ZERO)
+            consumer.close(offsets.halted() ? CloseOptions.timeout(Duration.ZERO)
                 .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP)
                 : CloseOptions.timeout(Duration.ofSeconds(30)));
         } catch (final RuntimeException e) {
             LOG.warn("Error closing the exporter's consumer: {}", e.toString());
         }
         try {
-            deadLetters.close(halted ? Duration.ZERO : Duration.ofSeconds(5));
+            deadLetters.close(offsets.halted() ? Duration.ZERO : Duration.ofSeconds(5));
         } catch (final RuntimeException e) {
             LOG.warn("Error closing the exporter's dead-letter producer: {}", e.toString());
         }
@@ -484,6 +482,7 @@ public final class AmplitudeExporter implements AutoCloseable {
         if (dryRun != null) {
             dryRun.close();
         }
-        LOG.info("Amplitude exporter {}", halted ? "halted (crash simulation: nothing committed)" : "stopped");
+        LOG.info("Amplitude exporter {}",
+            offsets.halted() ? "halted (crash simulation: nothing committed)" : "stopped");
     }
 }

@@ -31,7 +31,8 @@ final class PartitionOffsets {
     private long lastCommit = System.nanoTime();
     /** Held while a commit is checked and made, and while {@link #halt()} sets {@code halted}. */
     private final Object commitLock = new Object();
-    private boolean halted;
+    /** Set by {@link #halt()}; the exporter's loop reads it without the lock. */
+    private volatile boolean halted;
 
     PartitionOffsets(final Consumer<byte[], byte[]> consumer, final Duration commitInterval) {
         this.consumer = consumer;
@@ -65,6 +66,11 @@ final class PartitionOffsets {
         synchronized (commitLock) {
             halted = true;
         }
+    }
+
+    /** Whether {@link #halt()} was called: the exporter's crash simulation is under way. */
+    boolean halted() {
+        return halted;
     }
 
     /** The partition is no longer ours: its events still buffered are abandoned, answers to them ignored. */
